@@ -1,0 +1,119 @@
+"""Calling a manager from the suite: sync or async, each call bounded in time.
+
+Every manager gets a :class:`Driver` that owns one worker thread running a private event loop.
+Sync methods run on that thread; coroutine methods are awaited on its loop, so certification
+never depends on the caller's event loop or pytest-asyncio settings. A call that does not
+finish within the time limit raises :class:`CallTimeout` and poisons the driver: the worker is
+abandoned (a hung thread cannot be killed) and every later call fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver"]
+
+#: Seconds a single manager call may take before it counts as hung.
+DEFAULT_CALL_TIMEOUT = 10.0
+
+T = TypeVar("T")
+
+
+class CallTimeout(Exception):
+    """A manager call did not return within the time limit."""
+
+
+class Driver:
+    """Runs a manager's operations on a private thread and event loop, with a time limit."""
+
+    def __init__(self, manager: Any = None, *, timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
+        self.manager: Any = None
+        self.is_async = False
+        self.timeout = timeout
+        if manager is not None:
+            self.attach(manager)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="memspec-driver", daemon=True
+        )
+        self._thread.start()
+        self._hung: str | None = None
+
+    def attach(self, manager: Any) -> None:
+        """Drive ``manager`` from now on (a manager may be built on the driver's thread first)."""
+        self.manager = manager
+        self.is_async = inspect.iscoroutinefunction(getattr(manager, "store", None))
+
+    # -- the four operations -------------------------------------------------------------
+
+    def store(self, input: Any) -> Any:
+        """Call the manager's ``store``."""
+        return self.call("store", input)
+
+    def retrieve(self, input: Any) -> Any:
+        """Call the manager's ``retrieve``."""
+        return self.call("retrieve", input)
+
+    def update(self, input: Any) -> Any:
+        """Call the manager's ``update``."""
+        return self.call("update", input)
+
+    def delete(self, input: Any) -> Any:
+        """Call the manager's ``delete``."""
+        return self.call("delete", input)
+
+    def call(self, operation: str, input: Any) -> Any:
+        """Call one operation by name and return its result (awaited if async)."""
+        method = getattr(self.manager, operation)
+        if self.is_async:
+            return self.run(lambda: method(input), label=operation)
+        return self.run_sync(lambda: method(input), label=operation)
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, make: Callable[[], Awaitable[T]], *, label: str = "call") -> T:
+        """Await ``make()`` on the driver's loop and return its result, within the limit."""
+
+        async def runner() -> T:
+            return await make()
+
+        return self._wait(runner(), label)
+
+    def run_sync(self, function: Callable[[], T], *, label: str = "call") -> T:
+        """Call ``function()`` on the driver's thread and return its result, within the limit."""
+
+        async def runner() -> T:
+            return function()
+
+        return self._wait(runner(), label)
+
+    def _wait(self, coroutine: Coroutine[Any, Any, T], label: str) -> T:
+        if self._hung is not None:
+            coroutine.close()
+            raise CallTimeout(f"not called: an earlier {self._hung} call never returned")
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(self.timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            self._hung = label
+            raise CallTimeout(f"{label} did not return within {self.timeout:g} s") from None
+
+    def close(self) -> None:
+        """Stop the worker thread (left running, detached, if a call hung)."""
+        if self._hung is None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(self.timeout)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+    def __enter__(self) -> Driver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,101 @@
+"""The scenario vectors: valid files, passed by the model, failed by broken models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memspec import MemoryModel, catalogue
+from memspec.catalogue import Profile, Scope
+from memspec.conformance.target import Target
+from memspec.conformance.vectors import run_vector, run_vectors
+from memspec.vectors import VectorError, load_vector, load_vectors
+
+VECTOR_IDS = [v.id for v in load_vectors()]
+
+
+@pytest.mark.parametrize("vector", load_vectors(), ids=VECTOR_IDS)
+def test_the_model_passes_every_vector(vector: Any) -> None:
+    outcome = run_vector(vector, Target.from_factory(MemoryModel))
+    assert outcome.failures == []
+    assert outcome.skipped == {}
+    assert outcome.passed == vector.requirement_ids | outcome.passed
+
+
+def test_vectors_name_only_catalogue_requirements() -> None:
+    known = {r.id for r in catalogue()}
+    for vector in load_vectors():
+        assert vector.requirement_ids <= known, vector.id
+
+
+def test_every_core_and_ttl_interface_requirement_has_a_vector() -> None:
+    covered = set().union(*(v.requirement_ids for v in load_vectors()))
+    wanted = {r.id for r in catalogue().select([Profile.CORE, Profile.TTL], scope=Scope.INTERFACE)}
+    # These need more than a sequence of JSON steps: mutating the caller's objects, a lone
+    # surrogate that may be either kept or refused, duck-typed and mapping inputs, and logging.
+    # The conformance suite's targeted checks cover them.
+    beyond_vectors = {"MM-STORE-007", "MM-RETR-003", "MM-FID-003", "MM-INPUT-002", "MM-INPUT-003",
+                      "MM-SEC-002", "MM-TTL-010"}
+    assert wanted - beyond_vectors <= covered, sorted(wanted - beyond_vectors - covered)
+
+
+class _AppendingModel(MemoryModel):
+    """Broken on purpose: store appends to the slot instead of replacing it."""
+
+    def store(self, input: Any) -> str:
+        old = [i.working_memory for i in self.retrieve(input)]
+        key = super().store(input)
+        new = [i.working_memory for i in self.retrieve(input)]
+        self._slots[(input.conversation_id, input.memory_type)] = self._slots[
+            (input.conversation_id, input.memory_type)
+        ].__class__(items=tuple(old + new), written_at=self.clock())
+        return key
+
+
+class _LateExpiryModel(MemoryModel):
+    """Broken on purpose: a slot is still alive at exactly t + ttl."""
+
+    def _live(self, key: Any) -> Any:
+        slot = self._slots.get(key)
+        if slot is None or (self.ttl is not None and self.clock() > slot.written_at + self.ttl):
+            return None
+        return slot
+
+
+def _failed_ids(factory: Any) -> set[str]:
+    outcomes = run_vectors(Target.from_factory(factory))
+    return {i for o in outcomes for f in o.failures for i in f.requirement_ids}
+
+
+def test_vectors_catch_an_appending_store() -> None:
+    assert "MM-STORE-003" in _failed_ids(_AppendingModel)
+
+
+def test_vectors_catch_an_expiry_off_by_one() -> None:
+    assert "MM-TTL-002" in _failed_ids(_LateExpiryModel)
+
+
+def test_vectors_catch_a_manager_accepting_ttl_zero() -> None:
+    def lenient(ttl: Any = 43200, clock: Any = None) -> MemoryModel:
+        return MemoryModel(ttl=None if ttl == 0 else ttl, clock=clock)
+
+    assert "MM-TTL-008" in _failed_ids(lenient)
+
+
+def test_a_target_without_clock_skips_clock_vectors() -> None:
+    outcomes = run_vectors(Target.from_factory(lambda **kw: MemoryModel(**kw)))
+    skipped = [o for o in outcomes if o.skipped]
+    assert skipped and all("clock" in reason for o in skipped for reason in o.skipped.values())
+
+
+def test_a_broken_vector_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "v.json"
+    path.write_text('{"format": 1, "id": "x", "title": "t", "profile": "core", '
+                    '"steps": [{"op": "advance", "seconds": -1}]}', "utf-8")
+    with pytest.raises(VectorError, match="steps/0"):
+        load_vector(path)
+    path.write_text("{", "utf-8")
+    with pytest.raises(VectorError, match="not valid JSON"):
+        load_vector(path)
