@@ -1,5 +1,16 @@
-"""Reference implementations of the memspec contract."""
+"""Reference implementations of the memspec contract.
+
+``InMemoryManager`` (and its async twin) is the reference every other manager is compared
+with in the documentation; all of them pass the conformance suite.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from memspec.reference.in_memory import (
+    AsyncInMemoryManager,
+    InMemoryManager,
+    MemoryStats,
+    StorageView,
+)
+
+__all__ = ["AsyncInMemoryManager", "InMemoryManager", "MemoryStats", "StorageView"]

@@ -1,0 +1,115 @@
+"""Checking a concurrent history against serial orders (linearizability).
+
+Threads record each operation with the time it was called and the time it returned. The
+history is correct when some serial order of the operations, one that keeps every operation
+that returned before another was called ahead of it, explains every result observed and the
+final state. Slots are independent, so each slot's history is checked on its own (a property
+of linearizability called locality), by the Wing & Gong search with memoisation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["Event", "explain"]
+
+#: A slot's content in a serial execution: its items, or ``None`` when missing.
+State = tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One completed operation: what it was, what it returned, and when it ran."""
+
+    slot: Hashable
+    operation: str
+    """``store``, ``update``, ``delete`` or ``retrieve``."""
+    written: tuple[str, ...] = ()
+    """The items a store or update wrote."""
+    observed: tuple[str, ...] | None = None
+    """The items a retrieve returned."""
+    start: int = 0
+    end: int = 0
+    thread: int = 0
+
+    def apply(self, state: State) -> tuple[bool, State]:
+        """Run this operation on ``state`` serially: (was its result possible?, new state)."""
+        if self.operation == "store":
+            return True, self.written
+        if self.operation == "update":
+            return True, (self.written if state is not None else None)
+        if self.operation == "delete":
+            return True, None
+        return (self.observed == (state or ())), state
+
+    def describe(self) -> str:
+        """A short, readable form for failure messages."""
+        if self.operation in ("store", "update"):
+            return f"thread {self.thread}: {self.operation}({list(self.written)!r})"
+        if self.operation == "retrieve":
+            return f"thread {self.thread}: retrieve() -> {list(self.observed or ())!r}"
+        return f"thread {self.thread}: delete()"
+
+
+def _linearizable(events: list[Event], initial: State, final: State, budget: int) -> bool | None:
+    """Whether a serial order explains ``events``; ``None`` when the search ran out of budget."""
+    count = len(events)
+    full = (1 << count) - 1
+    failed: set[tuple[int, State]] = set()
+    steps = 0
+
+    def search(done: int, state: State) -> bool | None:
+        nonlocal steps
+        if done == full:
+            return state == final
+        if (done, state) in failed:
+            return False
+        steps += 1
+        if steps > budget:
+            return None
+        pending = [i for i in range(count) if not done & (1 << i)]
+        horizon = min(events[i].end for i in pending)
+        for i in pending:
+            if events[i].start > horizon:
+                continue  # some pending operation returned before this one was called
+            possible, after = events[i].apply(state)
+            if possible:
+                found = search(done | (1 << i), after)
+                if found is None or found:
+                    return found
+        failed.add((done, state))
+        return False
+
+    return search(0, initial)
+
+
+def explain(
+    events: Iterable[Event],
+    final: Mapping[Hashable, State],
+    *,
+    initial: Mapping[Hashable, State] | None = None,
+    budget: int = 200_000,
+) -> str | None:
+    """Return ``None`` when a serial order explains the history, else what cannot be explained.
+
+    ``final`` gives each slot's content read after every thread finished; ``initial`` its
+    content before they started (missing by default). A search that exceeds ``budget`` steps
+    for a slot counts as explained: the check never fails a manager it could not decide on.
+    """
+    by_slot: dict[Hashable, list[Event]] = defaultdict(list)
+    for event in events:
+        by_slot[event.slot].append(event)
+    for slot, history in by_slot.items():
+        history.sort(key=lambda e: (e.start, e.end))
+        start = (initial or {}).get(slot)
+        verdict = _linearizable(history, start, final.get(slot), budget)
+        if verdict is False:
+            shown = "\n  ".join(e.describe() for e in history[-12:])
+            return (
+                f"slot {slot!r}: no serial order of its {len(history)} operations explains what "
+                f"was observed (final content {list(final.get(slot) or ())!r}); the last "
+                f"operations were:\n  {shown}"
+            )
+    return None
