@@ -15,11 +15,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from memspec.catalogue import Profile
+from memspec.conformance.checks import Check, Context, Skip
 from memspec.conformance.driver import Driver
-from memspec.conformance.linearizability import Event, State
+from memspec.conformance.linearizability import Event, State, explain
+from memspec.conformance.results import CheckFailure
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
-__all__ = ["Workload", "hammer_tasks", "hammer_threads"]
+__all__ = ["CHECKS", "Workload", "hammer_tasks", "hammer_threads"]
 
 _SLOTS: tuple[tuple[str, ConversationMemoryType], ...] = (
     ("race-a", ConversationMemoryType.WORKING_MEMORY),
@@ -147,3 +150,90 @@ def hammer_tasks(
     if not workload.errors:
         workload.final = _final(lambda request: driver.call("retrieve", request), prefix)
     return workload
+
+
+# -- checks ---------------------------------------------------------------------------------
+
+
+def _threads(context: Context) -> None:
+    if context.is_async:
+        raise Skip("the target is async: the async profile checks concurrent tasks instead")
+    driver = context.manager(ttl=3600)
+    budget = context.budget
+    workload = hammer_threads(
+        driver.manager,
+        threads=budget["threads"],
+        operations=budget["operations"],
+        seed=context.seed,
+        timeout=max(30.0, context.timeout * 3),
+    )
+    _judge(workload, ("MM-CONC-001",), ("MM-CONC-002",))
+
+
+def _update_delete_race(context: Context) -> None:
+    if context.is_async:
+        raise Skip("the target is async: the async profile checks concurrent tasks instead")
+    manager = context.manager(ttl=3600).manager
+    for round_number in range(context.budget["rounds"]):
+        slot = f"race-{round_number}"
+        manager.store(IMemoryInput(conversation_id=slot, data=[IWorkingMemory(working_memory="v0")]))
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(operation: str, slot: str = slot, barrier: threading.Barrier = barrier) -> None:
+            data = [IWorkingMemory(working_memory="v1")] if operation == "update" else None
+            request = IMemoryInput(conversation_id=slot, data=data)
+            barrier.wait()
+            try:
+                getattr(manager, operation)(request)
+            except BaseException as exc:
+                errors.append(exc)
+
+        pool = [threading.Thread(target=run, args=(op,), daemon=True) for op in ("update", "delete")]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(context.timeout)
+        if any(thread.is_alive() for thread in pool):
+            raise CheckFailure(("MM-CONC-001",), f"round {round_number}: update or delete hung")
+        if errors:
+            raise CheckFailure(("MM-CONC-001",), f"round {round_number}: raised {errors[0]!r}")
+        left = manager.retrieve(IMemoryInput(conversation_id=slot))
+        if left:
+            texts = [getattr(i, "working_memory", i) for i in left]
+            raise CheckFailure(
+                ("MM-CONC-003",),
+                f"round {round_number}: after an update raced a delete the slot holds {texts!r}; "
+                "in every serial order of the two it is missing",
+            )
+
+
+def _tasks(context: Context) -> None:
+    if not context.is_async:
+        raise Skip("the target is not async")
+    driver = context.manager(ttl=3600)
+    budget = context.budget
+    workload = hammer_tasks(
+        driver, tasks=budget["threads"], operations=budget["operations"], seed=context.seed
+    )
+    _judge(workload, ("MM-ASYNC-002",), ("MM-ASYNC-002",))
+
+
+def _judge(workload: Workload, crash_ids: tuple[str, ...], order_ids: tuple[str, ...]) -> None:
+    if workload.unfinished:
+        raise CheckFailure(crash_ids, f"{workload.unfinished} workers did not finish in time")
+    if workload.errors:
+        raise CheckFailure(crash_ids, f"concurrent calls raised: {workload.errors[0]}")
+    problem = explain(workload.events, workload.final)
+    if problem is not None:
+        raise CheckFailure(order_ids, problem)
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("concurrency:threads", Profile.CONCURRENCY, ("MM-CONC-001", "MM-CONC-002"), _threads,
+          "random operations from many threads agree with a serial order"),
+    Check("concurrency:update-delete-race", Profile.CONCURRENCY, ("MM-CONC-003",),
+          _update_delete_race, "an update racing a delete never brings the slot back"),
+    Check("async:tasks", Profile.ASYNC, ("MM-ASYNC-002",), _tasks,
+          "random operations from many tasks agree with a serial order"),
+)

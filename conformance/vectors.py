@@ -7,9 +7,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, CallTimeout, Driver
-from memspec.conformance.results import CheckOutcome, Failure, short
-from memspec.conformance.target import UNSET, FakeClock, Target
+from memspec.catalogue import Profile
+from memspec.conformance.checks import Check, Context, Skip
+from memspec.conformance.driver import CallTimeout
+from memspec.conformance.results import CheckFailure, short
+from memspec.conformance.target import UNSET, FakeClock
 from memspec.models import ConversationMemoryType, IMemoryInput
 from memspec.vectors import (
     AdvanceStep,
@@ -21,7 +23,7 @@ from memspec.vectors import (
     load_vectors,
 )
 
-__all__ = ["build_input", "run_vector", "run_vectors"]
+__all__ = ["CHECKS", "build_input", "item_texts", "run_vector"]
 
 #: The requirement a step checks when it names none: the operation's basic promise.
 _BASIC = {
@@ -70,7 +72,51 @@ def build_input(raw: dict[str, Any]) -> Any:
     return SimpleNamespace(**{**defaults, **fields})
 
 
-def _texts(result: Any) -> list[str] | str:
+def run_vector(vector: Vector, context: Context) -> None:
+    """Run one vector against a fresh manager; raise ``CheckFailure`` at the first wrong step."""
+    if vector.needs_clock and not context.target.accepts_clock:
+        raise Skip("the vector moves the clock and the target takes no clock parameter")
+    clock = FakeClock(vector.clock_start)
+    setup = vector.manager
+    ttl = setup.ttl if setup.pass_ttl else UNSET
+    blamed = setup.requirements or ("MM-TTL-001",)
+    try:
+        driver = context.manager(ttl=ttl, clock=clock)
+    except INVALID as exc:
+        if setup.expect == "invalid-argument":
+            return
+        raise CheckFailure(blamed, f"building with ttl={ttl!r} raised {exc!r}") from exc
+    except CallTimeout as exc:
+        raise CheckFailure(blamed, f"building with ttl={ttl!r}: {exc}") from exc
+    if setup.expect == "invalid-argument":
+        raise CheckFailure(blamed, f"the constructor accepted the invalid ttl={ttl!r}")
+    keys: dict[str, Any] = {}
+    for index, step in enumerate(vector.steps, start=1):
+        if isinstance(step, AdvanceStep):
+            clock.advance(step.seconds)
+            continue
+        ids = step.requirements or (_BASIC[step.op],)
+        where = f"{vector.id} step {index} ({step.op} {short(step.input, 100)})"
+        try:
+            result = driver.call(step.op, build_input(step.input))
+        except CallTimeout as exc:
+            raise CheckFailure(ids, f"{where}: {exc}") from exc
+        except Exception as exc:
+            if step.expect is Expect.INVALID_INPUT and isinstance(exc, INVALID):
+                continue
+            wanted = "ValueError or TypeError" if step.expect is Expect.INVALID_INPUT else "success"
+            raise CheckFailure(
+                ids, f"{where}: expected {wanted}, raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if step.expect is Expect.INVALID_INPUT:
+            raise CheckFailure(ids, f"{where}: accepted invalid input, returned {short(result)}")
+        problem = _judge(step, result, keys)
+        if problem is not None:
+            message, blamed_ids = problem
+            raise CheckFailure(blamed_ids or ids, f"{where}: {message}")
+
+
+def item_texts(result: Any) -> list[str] | str:
     """The ``working_memory`` texts of a retrieve result, or a description of what is wrong."""
     if not isinstance(result, list):
         return f"a {type(result).__name__} instead of a list: {short(result)}"
@@ -83,96 +129,14 @@ def _texts(result: Any) -> list[str] | str:
     return texts
 
 
-def run_vector(
-    vector: Vector, target: Target, *, timeout: float = DEFAULT_CALL_TIMEOUT
-) -> CheckOutcome:
-    """Run one vector against a fresh manager built by ``target``."""
-    outcome = CheckOutcome(check=f"vector:{vector.id}")
-    if vector.needs_clock and not target.accepts_clock:
-        outcome.skip(
-            vector.requirement_ids,
-            "the vector moves the clock and the target takes no clock parameter",
-        )
-        return outcome
-    clock = FakeClock(vector.clock_start)
-    setup = vector.manager
-    ttl = setup.ttl if setup.pass_ttl else UNSET
-    with Driver(timeout=timeout) as driver:
-        try:
-            manager = driver.run_sync(lambda: target.build(ttl=ttl, clock=clock), label="build")
-        except INVALID as exc:
-            if setup.expect == "invalid-argument":
-                outcome.pass_(setup.requirements)
-            else:
-                outcome.fail(
-                    Failure(
-                        setup.requirements or ("MM-TTL-001",),
-                        f"building with ttl={ttl!r} raised {type(exc).__name__}: {exc}",
-                    )
-                )
-            return outcome
-        except Exception as exc:
-            outcome.fail(
-                Failure(
-                    setup.requirements or ("MM-TTL-001",),
-                    f"building with ttl={ttl!r} raised {type(exc).__name__}: {exc}",
-                )
-            )
-            return outcome
-        if setup.expect == "invalid-argument":
-            outcome.fail(
-                Failure(setup.requirements, f"the constructor accepted the invalid ttl={ttl!r}")
-            )
-            return outcome
-        outcome.pass_(setup.requirements)
-        driver.attach(manager)
-        _run_steps(vector, driver, clock, outcome)
-    return outcome
-
-
-def _run_steps(vector: Vector, driver: Driver, clock: FakeClock, outcome: CheckOutcome) -> None:
-    keys: dict[str, Any] = {}
-    for index, step in enumerate(vector.steps, start=1):
-        if isinstance(step, AdvanceStep):
-            clock.advance(step.seconds)
-            outcome.pass_(step.requirements)
-            continue
-        ids = step.requirements or (_BASIC[step.op],)
-        where = f"{vector.id} step {index} ({step.op} {short(step.input, 100)})"
-        argument = build_input(step.input)
-        try:
-            result = driver.call(step.op, argument)
-        except CallTimeout as exc:
-            outcome.fail(Failure(ids, f"{where}: {exc}"))
-            return
-        except Exception as exc:
-            if step.expect is Expect.INVALID_INPUT and isinstance(exc, INVALID):
-                outcome.pass_(ids)
-                continue
-            wanted = "ValueError or TypeError" if step.expect is Expect.INVALID_INPUT else "success"
-            outcome.fail(
-                Failure(ids, f"{where}: expected {wanted}, raised {type(exc).__name__}: {exc}")
-            )
-            return
-        if step.expect is Expect.INVALID_INPUT:
-            outcome.fail(Failure(ids, f"{where}: accepted invalid input, returned {short(result)}"))
-            return
-        problem = _judge(step, result, keys)
-        if problem is not None:
-            message, blamed = problem
-            outcome.fail(Failure(blamed or ids, f"{where}: {message}"))
-            return
-        outcome.pass_(ids)
-
-
 def _judge(
     step: Any, result: Any, keys: dict[str, Any]
 ) -> tuple[str, tuple[str, ...] | None] | None:
     """Say what is wrong with a step's result (and whom to blame, if not the step's IDs)."""
     if isinstance(step, RetrieveStep):
-        texts = _texts(result)
+        texts = item_texts(result)
         if isinstance(texts, str):
-            return texts, None
+            return texts, ("MM-RETR-001",)
         expected = [expand_text(text) for text in step.items or ()]
         if texts != expected:
             return f"expected items {short(expected)}, got {short(texts)}", None
@@ -194,11 +158,39 @@ def _judge(
     return None
 
 
-def run_vectors(
-    target: Target,
-    vectors: tuple[Vector, ...] | None = None,
-    *,
-    timeout: float = DEFAULT_CALL_TIMEOUT,
-) -> list[CheckOutcome]:
-    """Run every vector (the packaged ones by default) against ``target``."""
-    return [run_vector(v, target, timeout=timeout) for v in vectors or load_vectors()]
+def _vector_check(vector: Vector) -> Check:
+    def run(context: Context) -> None:
+        run_vector(vector, context)
+
+    return Check(
+        name=f"vector:{vector.id}",
+        profile=vector.profile,
+        requirements=tuple(sorted(vector.requirement_ids)),
+        run=run,
+        description=vector.title,
+    )
+
+
+def _async_semantics(context: Context) -> None:
+    if not context.is_async:
+        raise Skip("the target is not async")
+    for vector in load_vectors():
+        if vector.profile is Profile.CORE:
+            try:
+                run_vector(vector, context)
+            except CheckFailure as failure:
+                raise CheckFailure(
+                    ("MM-ASYNC-001", *failure.failure.requirement_ids), str(failure)
+                ) from failure
+
+
+CHECKS: tuple[Check, ...] = (
+    *(_vector_check(vector) for vector in load_vectors()),
+    Check(
+        name="async:core-vectors",
+        profile=Profile.ASYNC,
+        requirements=("MM-ASYNC-001",),
+        run=_async_semantics,
+        description="every core vector, through the coroutine methods",
+    ),
+)

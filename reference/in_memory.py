@@ -14,7 +14,6 @@ whether or not clean-up has reached it.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 import sys
 import threading
@@ -41,12 +40,10 @@ _PURGE_BATCH = 16
 _QUEUE_SLACK = 1024
 
 # A slot's record is a plain tuple, the cheapest object to build on the write path:
-# (key, conversation_id, memory_type, items, metadata, expires_at, write number). Records are
-# never mutated, so readers may use one after releasing the lock. A queue entry is
-# (write number, key); it is current when the slot's record carries the same write number.
-_Record = tuple[str, str, ConversationMemoryType, tuple[str, ...], dict[str, Any], float, int]
-_KEY, _CONVERSATION, _TYPE, _ITEMS, _METADATA, _EXPIRES, _WRITE = range(7)
-_Entry = tuple[int, str]
+# (items, metadata or None for {}, expires_at). The slot's key carries its memory type and
+# conversation ID. Records are never mutated, so readers may use one after releasing the lock.
+_Record = tuple[tuple[str, ...], dict[str, Any] | None, float]
+_ITEMS, _METADATA, _EXPIRES = range(3)
 _NEVER = math.inf
 
 
@@ -71,13 +68,17 @@ class MemoryStats:
 def _key(conversation_id: str, memory_type: ConversationMemoryType) -> str:
     # The memory type never contains ":", so the key is unique per slot whatever the ID holds.
     # ``_value_`` is the enum's stored value; ``.value`` goes through a much slower descriptor.
+    # store and update build the same key inline, as they build items: it is their hot path.
     return f"memory:{memory_type._value_}:{conversation_id}"
 
 
-def _items(request: IMemoryInput, operation: str) -> tuple[str, ...]:
-    if not request.data:
-        raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
-    return tuple([item.working_memory for item in request.data])
+def _split(key: str) -> tuple[str, ConversationMemoryType]:
+    """The conversation ID and memory type a key was made from."""
+    _, memory_type, conversation_id = key.split(":", 2)
+    return conversation_id, ConversationMemoryType(memory_type)
+
+
+_EMPTY = "{} needs a non-empty 'data' list of IWorkingMemory items"
 
 
 def _validate_max_entries(max_entries: object) -> int | None:
@@ -111,8 +112,12 @@ class InMemoryManager:
         self._clock = validate_clock(clock)
         self._lifetime = _NEVER if self.ttl is None else self.ttl
         self._slots: dict[str, _Record] = {}
-        self._queue: deque[_Entry] = deque()
-        self._writes = itertools.count()
+        # The write-order queue, as two parallel deques (no tuple per write): the key written,
+        # and the expiry float object of that write's record. An entry is current while the
+        # slot's record holds that very float object (compared by identity; the queue keeps
+        # it alive, so no other object can share its identity).
+        self._queue_keys: deque[str] = deque()
+        self._queue_expiries: deque[float] = deque()
         # Compaction runs when the queue outgrows this; after each, it is twice the live
         # entries plus slack, so every compaction is paid for by as many writes.
         self._compact_above = _QUEUE_SLACK
@@ -139,17 +144,19 @@ class InMemoryManager:
         changes then.
         """
         request = input if type(input) is IMemoryInput else as_memory_input(input)
-        items = _items(request, "store")
-        metadata = copy.deepcopy(request.metadata) if request.metadata else {}
-        conversation_id, memory_type = request.conversation_id, request.memory_type
-        key = _key(conversation_id, memory_type)
+        data = request.data
+        if not data:
+            raise ValueError(_EMPTY.format("store"))
+        items = tuple([item.working_memory for item in data])
+        metadata = copy.deepcopy(request.metadata) if request.metadata else None
+        key = f"memory:{request.memory_type._value_}:{request.conversation_id}"
         # acquire/release rather than ``with``: this is the hot path, and it is twice as fast.
         self._lock.acquire()
         try:
             now = self._clock()
             if now >= self._no_expiry_before:
                 self._purge(now, _PURGE_BATCH)
-            self._write(key, conversation_id, memory_type, items, metadata, now + self._lifetime)
+            self._write(key, (items, metadata, now + self._lifetime))
             if self.max_entries is not None and len(self._slots) > self.max_entries:
                 self._evict(now)
         finally:
@@ -176,9 +183,14 @@ class InMemoryManager:
         :meth:`store` for empty data or invalid input.
         """
         request = input if type(input) is IMemoryInput else as_memory_input(input)
-        items = _items(request, "update")
-        given = copy.deepcopy(request.metadata) if request.metadata is not None else None
-        key = _key(request.conversation_id, request.memory_type)
+        data = request.data
+        if not data:
+            raise ValueError(_EMPTY.format("update"))
+        items = tuple([item.working_memory for item in data])
+        given = request.metadata
+        if given is not None:
+            given = copy.deepcopy(given) or None
+        key = f"memory:{request.memory_type._value_}:{request.conversation_id}"
         self._lock.acquire()
         try:
             current = self._slots.get(key)
@@ -189,8 +201,8 @@ class InMemoryManager:
                 del self._slots[key]
                 self._purged += 1
                 return
-            metadata = current[_METADATA] if given is None else given
-            self._write(key, *current[_CONVERSATION:_ITEMS], items, metadata, now + self._lifetime)
+            metadata = current[_METADATA] if request.metadata is None else given
+            self._write(key, (items, metadata, now + self._lifetime))
         finally:
             self._lock.release()
 
@@ -234,61 +246,61 @@ class InMemoryManager:
         with self._lock:
             now = self._clock()
             live = expired = 0
-            size = sys.getsizeof(self._slots) + sys.getsizeof(self._queue)
+            size = sys.getsizeof(self._slots) + 2 * sys.getsizeof(self._queue_keys)
             by_type: dict[str, int] = {t.value: 0 for t in ConversationMemoryType}
-            for record in self._slots.values():
-                size += _record_size(record)
+            for key, record in self._slots.items():
+                size += _record_size(key, record)
                 if now >= record[_EXPIRES]:
                     expired += 1
                 else:
                     live += 1
-                    by_type[record[_TYPE].value] += 1
+                    by_type[_split(key)[1].value] += 1
             return MemoryStats(live, expired, by_type, size, self._evicted, self._purged)
 
     # -- internals (called with the lock held) -------------------------------------------
 
-    def _write(
-        self,
-        key: str,
-        conversation_id: str,
-        memory_type: ConversationMemoryType,
-        items: tuple[str, ...],
-        metadata: dict[str, Any],
-        expires_at: float,
-    ) -> None:
-        """Make this the slot's record, with the next write number, and queue it."""
+    def _write(self, key: str, record: _Record) -> None:
+        """Make ``record`` the slot's content and queue the write."""
+        expires_at = record[_EXPIRES]
         if expires_at < self._latest_expiry:
             self._no_expiry_before = -_NEVER  # the clock went backwards: order is lost
         else:
             self._latest_expiry = expires_at
             if expires_at < self._no_expiry_before:
                 self._no_expiry_before = expires_at
-        write = next(self._writes)
-        self._slots[key] = (key, conversation_id, memory_type, items, metadata, expires_at, write)
-        queue = self._queue
-        queue.append((write, key))
-        if len(queue) > self._compact_above:
+        self._slots[key] = record
+        self._queue_keys.append(key)
+        self._queue_expiries.append(expires_at)
+        if len(self._queue_keys) > self._compact_above:
             self._compact()
 
     def _compact(self) -> None:
         """Drop queue entries whose slot was overwritten or deleted; O(queue), amortised O(1)."""
-        self._queue = deque(entry for entry in self._queue if self._current(entry) is not None)
-        self._compact_above = 2 * len(self._queue) + _QUEUE_SLACK
+        slots = self._slots
+        keep = [
+            (key, expires_at)
+            for key, expires_at in zip(self._queue_keys, self._queue_expiries, strict=True)
+            if (record := slots.get(key)) is not None and record[_EXPIRES] is expires_at
+        ]
+        self._queue_keys = deque(key for key, _ in keep)
+        self._queue_expiries = deque(expires_at for _, expires_at in keep)
+        self._compact_above = 2 * len(keep) + _QUEUE_SLACK
 
-    def _current(self, entry: _Entry) -> _Record | None:
-        """The slot's record if ``entry`` is its latest write, else ``None``."""
-        record = self._slots.get(entry[1])
-        return record if record is not None and record[_WRITE] == entry[0] else None
-
-    def _front(self) -> _Record | None:
-        """The least recently written current record, dropping stale ones before it."""
-        queue = self._queue
-        while queue:
-            record = self._current(queue[0])
-            if record is not None:
-                return record
-            queue.popleft()
+    def _front(self) -> tuple[str, _Record] | None:
+        """The least recently written current slot, dropping stale queue entries before it."""
+        keys, expiries, slots = self._queue_keys, self._queue_expiries, self._slots
+        while keys:
+            record = slots.get(keys[0])
+            if record is not None and record[_EXPIRES] is expiries[0]:
+                return keys[0], record
+            keys.popleft()
+            expiries.popleft()
         return None
+
+    def _pop_front(self) -> None:
+        """Remove the slot :meth:`_front` just returned, and its queue entry."""
+        del self._slots[self._queue_keys.popleft()]
+        self._queue_expiries.popleft()
 
     def _purge(self, now: float, limit: int | None) -> int:
         """Remove expired slots from the front (at most ``limit``); all of them when ``None``."""
@@ -296,11 +308,10 @@ class InMemoryManager:
         removed = 0
         ordered = self._no_expiry_before != -_NEVER
         while limit is None or removed < limit:
-            record = self._front()
-            if record is None or now < record[_EXPIRES]:
+            front = self._front()
+            if front is None or now < front[1][_EXPIRES]:
                 break
-            self._queue.popleft()
-            del slots[record[_KEY]]
+            self._pop_front()
             removed += 1
         if limit is None and not ordered:
             stale = [key for key, record in slots.items() if now >= record[_EXPIRES]]
@@ -308,39 +319,39 @@ class InMemoryManager:
                 del slots[key]
             removed += len(stale)
             self._compact()
-            expiries = [self._slots[key][_EXPIRES] for _, key in self._queue]
+            expiries = list(self._queue_expiries)
             if all(a <= b for a, b in zip(expiries, expiries[1:], strict=False)):
                 ordered = True
                 self._latest_expiry = expiries[-1] if expiries else -_NEVER
         if ordered:
-            front = self._front()
-            self._no_expiry_before = _NEVER if front is None else front[_EXPIRES]
+            self._reset_bound()
         self._purged += removed
         return removed
+
+    def _reset_bound(self) -> None:
+        front = self._front()
+        self._no_expiry_before = _NEVER if front is None else front[1][_EXPIRES]
 
     def _evict(self, now: float) -> None:
         assert self.max_entries is not None
         self._purge(now, None)
-        while len(self._slots) > self.max_entries:
-            record = self._front()
-            assert record is not None  # the queue holds every current record
-            self._queue.popleft()
-            del self._slots[record[_KEY]]
+        while len(self._slots) > self.max_entries and self._front() is not None:
+            self._pop_front()
             self._evicted += 1
         if self._no_expiry_before != -_NEVER:
-            front = self._front()
-            self._no_expiry_before = _NEVER if front is None else front[_EXPIRES]
+            self._reset_bound()
 
     def _record(self, key: str) -> StoredRecord | None:
         with self._lock:
             record = self._slots.get(key)
             if record is None or self._clock() >= record[_EXPIRES]:
                 return None
+        conversation_id, memory_type = _split(key)
         return StoredRecord(
-            conversation_id=record[_CONVERSATION],
-            memory_type=record[_TYPE],
+            conversation_id=conversation_id,
+            memory_type=memory_type,
             data=[IWorkingMemory(working_memory=text) for text in record[_ITEMS]],
-            metadata=copy.deepcopy(record[_METADATA]),
+            metadata=copy.deepcopy(record[_METADATA]) if record[_METADATA] else {},
         )
 
     def _live_keys(self) -> list[str]:
@@ -349,13 +360,13 @@ class InMemoryManager:
             return [key for key, record in self._slots.items() if now < record[_EXPIRES]]
 
 
-def _record_size(record: _Record) -> int:
-    items = record[_ITEMS]
-    size = sys.getsizeof(record) + sys.getsizeof(record[_KEY]) + sys.getsizeof(items)
+def _record_size(key: str, record: _Record) -> int:
+    items, metadata, _ = record
+    size = sys.getsizeof(key) + sys.getsizeof(record) + sys.getsizeof(items) + 24  # the float
     size += sum(sys.getsizeof(text) for text in items)
-    if record[_METADATA]:
-        size += sys.getsizeof(record[_METADATA]) + len(repr(record[_METADATA]))
-    return size + 64  # the dict's entry and the queue's reference
+    if metadata:
+        size += sys.getsizeof(metadata) + len(repr(metadata))
+    return size + 90  # the dict's entry and the queue's two references
 
 
 class StorageView(Mapping[str, StoredRecord]):

@@ -1,0 +1,47 @@
+"""Small helpers the checks share: building inputs and reading a slot's texts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from memspec.conformance.driver import Driver
+from memspec.conformance.results import CheckFailure
+from memspec.conformance.vectors import item_texts
+from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
+
+__all__ = ["WM", "memory_input", "read", "write"]
+
+WM = ConversationMemoryType.WORKING_MEMORY
+
+
+def memory_input(
+    conversation_id: str,
+    *texts: str,
+    memory_type: ConversationMemoryType = WM,
+    metadata: dict[str, Any] | None = None,
+) -> IMemoryInput:
+    """An ``IMemoryInput`` for one slot, with ``texts`` as its items (none for reads)."""
+    data = [IWorkingMemory(working_memory=text) for text in texts] or None
+    return IMemoryInput(
+        conversation_id=conversation_id, memory_type=memory_type, data=data, metadata=metadata
+    )
+
+
+def read(
+    driver: Driver,
+    conversation_id: str,
+    memory_type: ConversationMemoryType = WM,
+    *,
+    blame: Iterable[str] = ("MM-RETR-001",),
+) -> list[str]:
+    """Retrieve a slot and return its texts; a malformed result fails ``blame``."""
+    texts = item_texts(driver.retrieve(memory_input(conversation_id, memory_type=memory_type)))
+    if isinstance(texts, str):
+        raise CheckFailure(blame, f"retrieve of {conversation_id!r} returned {texts}")
+    return texts
+
+
+def write(driver: Driver, operation: str, conversation_id: str, *texts: str, **extra: Any) -> Any:
+    """Call ``store`` or ``update`` on one slot with ``texts`` as its items."""
+    return driver.call(operation, memory_input(conversation_id, *texts, **extra))

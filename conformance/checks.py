@@ -1,0 +1,164 @@
+"""The check registry and the context a check runs in.
+
+A :class:`Check` exercises a few requirements of one profile against a target and either
+returns (they hold), raises :class:`~memspec.conformance.results.CheckFailure` naming the
+requirements it saw broken, or raises :class:`Skip` when it cannot run against this target.
+The :class:`Context` builds managers for it, each driven through its own
+:class:`~memspec.conformance.driver.Driver`, and tears them down afterwards.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from memspec.catalogue import Profile
+from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, Driver
+from memspec.conformance.results import CheckFailure, CheckOutcome, Failure
+from memspec.conformance.target import UNSET, FakeClock, Target
+
+__all__ = ["DEPTHS", "Check", "Context", "Depth", "Skip", "all_checks", "close_manager", "run_check"]
+
+Depth = Literal["quick", "default", "thorough"]
+
+#: How hard the randomised checks search, per depth: hypothesis examples and steps per example.
+DEPTHS: dict[str, dict[str, int]] = {
+    "quick": {"examples": 25, "steps": 20, "rounds": 40, "threads": 4, "operations": 60},
+    "default": {"examples": 120, "steps": 40, "rounds": 150, "threads": 8, "operations": 120},
+    "thorough": {"examples": 600, "steps": 60, "rounds": 600, "threads": 8, "operations": 300},
+}
+
+
+class Skip(Exception):
+    """The check does not apply to this target; the message says why."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: which profile it belongs to and which requirements it exercises."""
+
+    name: str
+    profile: Profile
+    requirements: tuple[str, ...]
+    run: Callable[[Context], None]
+    description: str = ""
+
+
+@dataclass
+class Context:
+    """What a check needs: the target, the run's settings, and fresh managers on demand."""
+
+    target: Target
+    is_async: bool
+    depth: Depth = "default"
+    seed: int = 0
+    timeout: float = DEFAULT_CALL_TIMEOUT
+    _drivers: list[Driver] = field(default_factory=list)
+
+    @property
+    def budget(self) -> dict[str, int]:
+        """The numbers for this run's depth."""
+        return DEPTHS[self.depth]
+
+    def manager(self, ttl: Any = UNSET, clock: FakeClock | None = None) -> Driver:
+        """Build a fresh manager (on its own driver thread) and return the driver."""
+        driver = Driver(timeout=self.timeout)
+        self._drivers.append(driver)
+        driver.attach(driver.run_sync(lambda: self.target.build(ttl=ttl, clock=clock), label="build"))
+        return driver
+
+    def reopen(self, driver: Driver) -> Driver:
+        """A second manager over the same backend as ``driver``'s (persistence profile)."""
+        reopen = self.target.reopen
+        if reopen is None:
+            raise Skip("the target gives no way to open a second manager on the same backend")
+        second = Driver(timeout=self.timeout)
+        self._drivers.append(second)
+        second.attach(second.run_sync(lambda: reopen(driver.manager), label="reopen"))
+        return second
+
+    def clock(self) -> FakeClock:
+        """A fake clock, or :class:`Skip` when the target cannot take one."""
+        if not self.target.accepts_clock:
+            raise Skip("the target's constructor names no clock parameter")
+        return FakeClock(1000.0)
+
+    def close(self) -> None:
+        """Close every manager built (``aclose``/``close`` if it has one) and its driver."""
+        for driver in self._drivers:
+            close_manager(driver)
+            driver.close()
+        self._drivers.clear()
+
+
+def close_manager(driver: Driver) -> None:
+    """Close a driver's manager with its ``aclose`` or ``close``, if it has one."""
+    manager = driver.manager
+    closer = getattr(manager, "aclose", None) or getattr(manager, "close", None)
+    if manager is None or not callable(closer):
+        return
+    try:
+        if inspect.iscoroutinefunction(closer):
+            driver.run(closer, label="close")
+        else:
+            driver.run_sync(closer, label="close")
+    except Exception:  # closing is best effort; the check's verdict stands
+        pass
+
+
+@contextmanager
+def _fast_thread_switching() -> Iterator[None]:
+    """Make threads switch often, so races show up within a short run."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def run_check(check: Check, context: Context) -> CheckOutcome:
+    """Run one check and turn what happened into a :class:`CheckOutcome`."""
+    outcome = CheckOutcome(check=check.name)
+    try:
+        with _fast_thread_switching():
+            check.run(context)
+    except Skip as skip:
+        outcome.skip(check.requirements, str(skip))
+    except CheckFailure as failure:
+        outcome.fail(failure.failure)
+        outcome.skip(
+            [i for i in check.requirements if i not in failure.failure.requirement_ids],
+            f"not reached: {check.name} stopped at its first failure",
+        )
+    except Exception as exc:
+        outcome.fail(
+            Failure(
+                check.requirements,
+                f"{check.name}: the target raised {type(exc).__name__}: {exc}",
+            )
+        )
+    else:
+        outcome.pass_(check.requirements)
+    finally:
+        context.close()
+    return outcome
+
+
+def all_checks() -> tuple[Check, ...]:
+    """Every check the suite has, in the order they run."""
+    from memspec.conformance import concurrency, persistence, state_machine, targeted, timing
+    from memspec.conformance import vectors as vector_checks
+
+    return (
+        *vector_checks.CHECKS,
+        *targeted.CHECKS,
+        *state_machine.CHECKS,
+        *timing.CHECKS,
+        *concurrency.CHECKS,
+        *persistence.CHECKS,
+    )

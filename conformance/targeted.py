@@ -1,0 +1,268 @@
+"""Targeted checks: what a sequence of JSON steps cannot show.
+
+Mutating the caller's objects after a write or after a read, inputs that are not memspec's
+own classes, keys over many unusual IDs, lone surrogates, and what the manager logs.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+from memspec.catalogue import Profile
+from memspec.conformance.calls import WM, memory_input, read, write
+from memspec.conformance.checks import Check, Context
+from memspec.conformance.driver import Driver
+from memspec.conformance.results import CheckFailure, short
+from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
+
+__all__ = ["CHECKS"]
+
+T = TypeVar("T")
+
+
+def _attempt(blame: Iterable[str], what: str, call: Callable[[], T]) -> T:
+    """Run ``call``; an exception from the target fails ``blame`` with ``what`` as context."""
+    try:
+        return call()
+    except CheckFailure:
+        raise
+    except Exception as exc:
+        raise CheckFailure(blame, f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _expect(blame: Iterable[str], what: str, got: list[str], wanted: list[str]) -> None:
+    if got != wanted:
+        raise CheckFailure(blame, f"{what}: expected {short(wanted)}, got {short(got)}")
+
+
+def _foreign_input(conversation_id: str, *texts: str, memory_type: Any = WM) -> SimpleNamespace:
+    """An input that is not an IMemoryInput: a plain object with the same attributes."""
+    return SimpleNamespace(
+        conversation_id=conversation_id,
+        memory_type=memory_type,
+        data=[SimpleNamespace(working_memory=text) for text in texts] or None,
+        metadata=None,
+        query=None,
+        memory_id=None,
+        limit=5,
+        filters=None,
+    )
+
+
+# -- MM-STORE-007 -------------------------------------------------------------------------
+
+
+def _input_snapshot(context: Context) -> None:
+    ids = ("MM-STORE-007",)
+    driver = context.manager(ttl=3600)
+    for operation in ("store", "update"):
+        slot = f"snapshot-{operation}"
+        write(driver, "store", slot, "seed")
+        data = [IWorkingMemory(working_memory="a"), IWorkingMemory(working_memory="b")]
+        metadata: dict[str, Any] = {"tags": ["x"]}
+        request = IMemoryInput(conversation_id=slot, data=data, metadata=metadata)
+        _attempt(ids, operation, lambda: driver.call(operation, request))  # noqa: B023
+        data.append(IWorkingMemory(working_memory="appended later"))
+        data[0] = IWorkingMemory(working_memory="replaced later")
+        metadata["tags"].append("y")
+        _expect(ids, f"{operation}, then the caller changed its data list", read(driver, slot), ["a", "b"])
+
+    item = SimpleNamespace(working_memory="before")
+    foreign = _foreign_input("snapshot-foreign")
+    foreign.data = [item]
+    _attempt(("MM-INPUT-002",), "store of a plain-object input", lambda: driver.store(foreign))
+    item.working_memory = "after"
+    foreign.data.append(SimpleNamespace(working_memory="extra"))
+    _expect(
+        ids,
+        "store of plain-object items, then the caller changed an item",
+        read(driver, "snapshot-foreign"),
+        ["before"],
+    )
+
+
+# -- MM-RETR-003 --------------------------------------------------------------------------
+
+
+def _output_ownership(context: Context) -> None:
+    ids = ("MM-RETR-003",)
+    driver = context.manager(ttl=3600)
+    write(driver, "store", "owned", "a", "b")
+    returned = driver.retrieve(memory_input("owned"))
+    if not isinstance(returned, list) or len(returned) != 2:
+        raise CheckFailure(("MM-RETR-001",), f"retrieve returned {short(returned)}")
+    try:  # frozen items refuse this, which is fine: then the caller cannot change them at all
+        returned[0].working_memory = "changed by the caller"
+    except Exception:
+        pass
+    returned.append(SimpleNamespace(working_memory="appended by the caller"))
+    returned.reverse()
+    _expect(ids, "the caller changed what retrieve returned", read(driver, "owned"), ["a", "b"])
+    again = driver.retrieve(memory_input("owned"))
+    if again is returned:
+        raise CheckFailure(ids, "retrieve returned the same list object twice")
+
+
+# -- MM-INPUT-002 / MM-INPUT-003 ----------------------------------------------------------
+
+
+class _ForeignMemoryType(str, enum.Enum):
+    """Another framework's memory-type enum, with the same values as memspec's."""
+
+    WORKING_MEMORY = "WORKING_MEMORY"
+    SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
+
+
+def _all_operations(
+    driver: Driver, ids: tuple[str, ...], kind: str, make: Callable[..., Any]
+) -> None:
+    """Drive store, retrieve, update and delete with inputs built by ``make``."""
+
+    def texts(result: Any) -> list[str]:
+        return [getattr(item, "working_memory", None) for item in result]
+
+    _attempt(ids, f"store of a {kind}", lambda: driver.store(make("in", "one", "two")))
+    got = _attempt(ids, f"retrieve of a {kind}", lambda: driver.retrieve(make("in")))
+    _expect(ids, f"store then retrieve of a {kind}", texts(got), ["one", "two"])
+    _attempt(ids, f"update of a {kind}", lambda: driver.update(make("in", "three")))
+    _expect(ids, f"update of a {kind}", read(driver, "in"), ["three"])
+    _attempt(ids, f"delete of a {kind}", lambda: driver.delete(make("in")))
+    _expect(ids, f"delete of a {kind}", read(driver, "in"), [])
+
+
+def _foreign_inputs(context: Context) -> None:
+    ids = ("MM-INPUT-002",)
+    driver = context.manager(ttl=3600)
+    _all_operations(driver, ids, "plain object", _foreign_input)
+    foreign_type = _ForeignMemoryType.SHORT_TERM_MEMORY
+    _attempt(
+        ids,
+        "store with another framework's memory-type enum",
+        lambda: driver.store(_foreign_input("typed", "t", memory_type=foreign_type)),
+    )
+    _expect(
+        ids,
+        "a foreign enum member names the slot of the same value",
+        read(driver, "typed", ConversationMemoryType.SHORT_TERM_MEMORY),
+        ["t"],
+    )
+
+
+def _mapping_inputs(context: Context) -> None:
+    def make(conversation_id: str, *texts: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {"conversation_id": conversation_id}
+        if texts:
+            fields["data"] = [{"working_memory": text} for text in texts]
+        return fields
+
+    _all_operations(context.manager(ttl=3600), ("MM-INPUT-003",), "dict", make)
+
+
+# -- MM-STORE-004..006 --------------------------------------------------------------------
+
+_ID_ALPHABET = "aA:* _-./\\%{}[]'\"\t\x00éE\u0301ß\u00dfİı\u4f1a\U0001f600"
+
+
+def _keys(context: Context) -> None:
+    driver = context.manager(ttl=3600)
+    rng = random.Random(context.seed)
+    ids = {"k"} | {
+        "".join(rng.choice(_ID_ALPHABET) for _ in range(rng.randint(1, 12))) for _ in range(60)
+    }
+    seen: dict[str, tuple[str, ConversationMemoryType]] = {}
+    for conversation_id in sorted(ids):
+        for memory_type in ConversationMemoryType:
+            slot = (conversation_id, memory_type)
+            key = driver.store(memory_input(conversation_id, "v", memory_type=memory_type))
+            if not isinstance(key, str) or not key:
+                raise CheckFailure(("MM-STORE-004",), f"store of {slot!r} returned {key!r}")
+            if key in seen:
+                raise CheckFailure(
+                    ("MM-STORE-006",), f"slots {seen[key]!r} and {slot!r} share key {key!r}"
+                )
+            seen[key] = slot
+            again = driver.store(memory_input(conversation_id, "w", memory_type=memory_type))
+            if again != key:
+                raise CheckFailure(
+                    ("MM-STORE-005",), f"slot {slot!r} got key {key!r}, then {again!r}"
+                )
+
+
+# -- MM-FID-003 ---------------------------------------------------------------------------
+
+
+def _lone_surrogates(context: Context) -> None:
+    driver = context.manager(ttl=3600)
+    write(driver, "store", "surrogate", "kept")
+    text = "before \ud800 after"
+    try:
+        write(driver, "store", "surrogate", text)
+    except (ValueError, TypeError):
+        _expect(("MM-FID-003", "MM-ERR-001"), "a refused lone surrogate", read(driver, "surrogate"), ["kept"])
+        return
+    except Exception as exc:
+        raise CheckFailure(
+            ("MM-FID-003",),
+            f"a lone surrogate must be kept exactly or refused with ValueError/TypeError; "
+            f"store raised {type(exc).__name__}: {exc}",
+        ) from exc
+    _expect(("MM-FID-003",), "a stored lone surrogate", read(driver, "surrogate"), [text])
+
+
+# -- MM-SEC-002 ---------------------------------------------------------------------------
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _quiet_logs(context: Context) -> None:
+    canary = f"memspec-canary-{random.Random(context.seed).getrandbits(64):x}"
+    root = logging.getLogger()
+    handler, level = _Collect(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        driver = context.manager(ttl=3600)
+        write(driver, "store", "logged", f"{canary} stored")
+        write(driver, "update", "logged", f"{canary} updated")
+        read(driver, "logged")
+        driver.delete(memory_input("logged"))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    for record in handler.records:
+        if record.levelno >= logging.INFO and canary in record.getMessage():
+            raise CheckFailure(
+                ("MM-SEC-002",),
+                f"logger {record.name!r} logged memory content at {record.levelname}: "
+                f"{short(record.getMessage())}",
+            )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("targeted:input-snapshot", Profile.CORE, ("MM-STORE-007",), _input_snapshot,
+          "changing the caller's objects after a write changes nothing stored"),
+    Check("targeted:output-ownership", Profile.CORE, ("MM-RETR-003",), _output_ownership,
+          "changing what retrieve returned changes nothing stored"),
+    Check("targeted:foreign-inputs", Profile.CORE, ("MM-INPUT-002",), _foreign_inputs,
+          "plain objects and other frameworks' enums are accepted"),
+    Check("targeted:mapping-inputs", Profile.CORE, ("MM-INPUT-003",), _mapping_inputs,
+          "plain dicts are accepted"),
+    Check("targeted:keys", Profile.CORE, ("MM-STORE-004", "MM-STORE-005", "MM-STORE-006"),
+          _keys, "keys are non-empty, stable per slot and distinct across many unusual IDs"),
+    Check("targeted:lone-surrogates", Profile.CORE, ("MM-FID-003",), _lone_surrogates,
+          "a lone surrogate is kept exactly or refused cleanly"),
+    Check("targeted:quiet-logs", Profile.CORE, ("MM-SEC-002",), _quiet_logs,
+          "memory content is not logged at INFO or above"),
+)
