@@ -19,7 +19,7 @@ from memspec.catalogue import Profile
 from memspec.conformance.checks import Check, Context, Skip
 from memspec.conformance.driver import Driver
 from memspec.conformance.linearizability import Event, State, explain
-from memspec.conformance.results import CheckFailure
+from memspec.conformance.results import CheckFailure, short
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
 __all__ = ["CHECKS", "Workload", "hammer_tasks", "hammer_threads"]
@@ -66,6 +66,8 @@ def _event(worker: int, operation: str, slot: Any, request: Any, result: Any, st
     written = tuple(i.working_memory for i in request.data or ())
     observed = None
     if operation == "retrieve":
+        if not isinstance(result, list):
+            raise TypeError(f"retrieve returned {short(result)}, not a list")
         observed = tuple(getattr(i, "working_memory", repr(i)) for i in result)
     return Event(slot, operation, written, observed, start, end, worker)
 
@@ -100,11 +102,11 @@ def hammer_threads(
             start = time.perf_counter_ns()
             try:
                 result = getattr(manager, operation)(request)
+                event = _event(worker, operation, slot, request, result, start)
             except Exception as exc:
                 with lock:
                     workload.errors.append(f"thread {worker}: {operation} raised {exc!r}")
                 return
-            event = _event(worker, operation, slot, request, result, start)
             with lock:
                 workload.events.append(event)
 
@@ -138,10 +140,11 @@ def hammer_tasks(
             start = time.perf_counter_ns()
             try:
                 result = await getattr(manager, operation)(request)
+                event = _event(worker, operation, slot, request, result, start)
             except Exception as exc:
                 workload.errors.append(f"task {worker}: {operation} raised {exc!r}")
                 return
-            workload.events.append(_event(worker, operation, slot, request, result, start))
+            workload.events.append(event)
 
     async def everything() -> None:
         await asyncio.gather(*(work(i) for i in range(tasks)))
@@ -174,18 +177,21 @@ def _update_delete_race(context: Context) -> None:
     if context.is_async:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
     manager = context.manager(ttl=3600).manager
+    pairs = 25  # slots raced per round: one thread updates them while another deletes them
     for round_number in range(context.budget["rounds"]):
-        slot = f"race-{round_number}"
-        manager.store(IMemoryInput(conversation_id=slot, data=[IWorkingMemory(working_memory="v0")]))
+        slots = [f"race-{round_number}-{i}" for i in range(pairs)]
+        for slot in slots:
+            manager.store(IMemoryInput(conversation_id=slot, data=[IWorkingMemory(working_memory="v0")]))
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def run(operation: str, slot: str = slot, barrier: threading.Barrier = barrier) -> None:
+        def run(operation: str, barrier: threading.Barrier = barrier, slots: list[str] = slots) -> None:
             data = [IWorkingMemory(working_memory="v1")] if operation == "update" else None
-            request = IMemoryInput(conversation_id=slot, data=data)
+            requests = [IMemoryInput(conversation_id=slot, data=data) for slot in slots]
             barrier.wait()
             try:
-                getattr(manager, operation)(request)
+                for request in requests:
+                    getattr(manager, operation)(request)
             except BaseException as exc:
                 errors.append(exc)
 
@@ -198,14 +204,15 @@ def _update_delete_race(context: Context) -> None:
             raise CheckFailure(("MM-CONC-001",), f"round {round_number}: update or delete hung")
         if errors:
             raise CheckFailure(("MM-CONC-001",), f"round {round_number}: raised {errors[0]!r}")
-        left = manager.retrieve(IMemoryInput(conversation_id=slot))
-        if left:
-            texts = [getattr(i, "working_memory", i) for i in left]
-            raise CheckFailure(
-                ("MM-CONC-003",),
-                f"round {round_number}: after an update raced a delete the slot holds {texts!r}; "
-                "in every serial order of the two it is missing",
-            )
+        for slot in slots:
+            left = manager.retrieve(IMemoryInput(conversation_id=slot))
+            if left:
+                texts = [getattr(i, "working_memory", i) for i in left]
+                raise CheckFailure(
+                    ("MM-CONC-003",),
+                    f"round {round_number}: after an update raced a delete, slot {slot!r} "
+                    f"holds {texts!r}; in every serial order of the two it is missing",
+                )
 
 
 def _tasks(context: Context) -> None:

@@ -74,6 +74,17 @@ class Driver:
             return self.run(lambda: method(input), label=operation)
         return self.run_sync(lambda: method(input), label=operation)
 
+    def call_many(self, operation: str, inputs: list[Any]) -> list[Any]:
+        """Call one operation once per input, in order, in a single hop to the driver thread."""
+        method = getattr(self.manager, operation)
+        if self.is_async:
+
+            async def each() -> list[Any]:
+                return [await method(input) for input in inputs]
+
+            return self.run(each, label=operation)
+        return self.run_sync(lambda: [method(input) for input in inputs], label=operation)
+
     # -- running ------------------------------------------------------------------------
 
     def run(self, make: Callable[[], Awaitable[T]], *, label: str = "call") -> T:

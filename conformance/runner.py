@@ -57,11 +57,14 @@ def inspect_target(target: Target, timeout: float = DEFAULT_CALL_TIMEOUT) -> boo
             raise TargetError(f"{target.name}(ttl=60) did not return: {exc}") from exc
         except TypeError as exc:
             raise TargetError(
-                f"{target.name} cannot be called with ttl=60: {exc}; a target must accept a "
-                "ttl keyword argument"
+                f"{target.name} cannot be called with ttl=60 ({exc}); a target must accept "
+                "a ttl keyword argument"
             ) from exc
         except Exception as exc:
-            raise TargetError(f"{target.name}(ttl=60) raised {type(exc).__name__}: {exc}") from exc
+            first_line = (str(exc).splitlines() or [""])[0]
+            raise TargetError(
+                f"{target.name}(ttl=60) raised {type(exc).__name__}: {first_line}"
+            ) from exc
         target.check_shape(manager)
         driver.attach(manager)
         close_manager(driver)

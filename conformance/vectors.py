@@ -134,6 +134,8 @@ def _judge(
 ) -> tuple[str, tuple[str, ...] | None] | None:
     """Say what is wrong with a step's result (and whom to blame, if not the step's IDs)."""
     if isinstance(step, RetrieveStep):
+        if result is None:
+            return "retrieve returned None instead of a list", ("MM-RETR-002",)
         texts = item_texts(result)
         if isinstance(texts, str):
             return texts, ("MM-RETR-001",)
@@ -149,7 +151,8 @@ def _judge(
             return f"key {result!r} differs from {previous!r} for the same slot", ("MM-STORE-005",)
         for name in step.key_differs_from:
             if keys.get(name) == result:
-                return f"key {result!r} is also the key of slot {name!r}", ("MM-STORE-006",)
+                blamed = tuple(dict.fromkeys(("MM-STORE-006", *step.requirements)))
+                return f"key {result!r} is also the key of slot {name!r}", blamed
         if step.save_key_as is not None:
             keys[step.save_key_as] = result
         return None
