@@ -13,6 +13,7 @@ from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.results import CheckFailure, CheckOutcome, Failure
 from memspec.conformance.runner import Progress, certify, default_profiles, judge
 from memspec.conformance.target import FakeClock, Target, TargetError, resolve_target
+from memspec.conformance.testcase import MemoryManagerConformance
 
 __all__ = [
     "DEPTHS",
@@ -24,6 +25,7 @@ __all__ = [
     "Driver",
     "Failure",
     "FakeClock",
+    "MemoryManagerConformance",
     "Progress",
     "Skip",
     "Target",

@@ -57,6 +57,8 @@ class Context:
     depth: Depth = "default"
     seed: int = 0
     timeout: float = DEFAULT_CALL_TIMEOUT
+    shrink: bool = True
+    """Whether randomised checks shrink a failure to a minimal reproduction (slower)."""
     _drivers: list[Driver] = field(default_factory=list)
 
     @property

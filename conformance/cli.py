@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed of the randomised checks")
     run.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                      help="time limit of a single manager call (default 10)")
+    run.add_argument("--no-shrink", dest="shrink", action="store_false",
+                     help="do not minimise failures found by hypothesis (faster)")
     run.add_argument("--report", type=Path, metavar="FILE.json", help="write the JSON report")
     run.add_argument("--markdown", type=Path, metavar="FILE.md", help="write a Markdown report")
     run.add_argument("--badge", type=Path, metavar="FILE.svg", help="write an SVG badge")
@@ -103,13 +105,14 @@ def _certify(args: argparse.Namespace) -> int:
             depth=args.depth,
             seed=args.seed,
             timeout=args.timeout,
+            shrink=args.shrink,
             progress=progress,
         )
     except TargetError as exc:
         print(f"memspec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:
-        print(table(report))
+        print(table(report.requirements))
         print()
     print(summary(report))
     if args.report:

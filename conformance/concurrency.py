@@ -82,7 +82,7 @@ def _final(read: Callable[[Any], Any], prefix: str) -> dict[Hashable, State]:
 
 
 def hammer_threads(
-    manager: Any,
+    driver: Driver,
     *,
     threads: int = 8,
     operations: int = 150,
@@ -90,7 +90,12 @@ def hammer_threads(
     prefix: str = "",
     timeout: float = 30.0,
 ) -> Workload:
-    """Run ``threads`` threads of ``operations`` random operations on a sync manager."""
+    """Run ``threads`` threads of ``operations`` random operations on a sync manager.
+
+    The threads call the driver's manager directly; the final reads go through the driver,
+    so a manager that hangs fails the check instead of hanging it.
+    """
+    manager = driver.manager
     workload = Workload()
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
@@ -118,7 +123,7 @@ def hammer_threads(
         thread.join(max(0.0, deadline - time.monotonic()))
     workload.unfinished = sum(thread.is_alive() for thread in pool)
     if not workload.unfinished and not workload.errors:
-        workload.final = _final(manager.retrieve, prefix)
+        workload.final = _final(lambda request: driver.call("retrieve", request), prefix)
     return workload
 
 
@@ -164,11 +169,11 @@ def _threads(context: Context) -> None:
     driver = context.manager(ttl=3600)
     budget = context.budget
     workload = hammer_threads(
-        driver.manager,
+        driver,
         threads=budget["threads"],
         operations=budget["operations"],
         seed=context.seed,
-        timeout=max(30.0, context.timeout * 3),
+        timeout=context.timeout * 3,
     )
     _judge(workload, ("MM-CONC-001",), ("MM-CONC-002",))
 
@@ -176,12 +181,15 @@ def _threads(context: Context) -> None:
 def _update_delete_race(context: Context) -> None:
     if context.is_async:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
-    manager = context.manager(ttl=3600).manager
+    driver = context.manager(ttl=3600)
+    manager = driver.manager
     pairs = 25  # slots raced per round: one thread updates them while another deletes them
     for round_number in range(context.budget["rounds"]):
         slots = [f"race-{round_number}-{i}" for i in range(pairs)]
-        for slot in slots:
-            manager.store(IMemoryInput(conversation_id=slot, data=[IWorkingMemory(working_memory="v0")]))
+        driver.call_many(
+            "store",
+            [IMemoryInput(conversation_id=s, data=[IWorkingMemory(working_memory="v0")]) for s in slots],
+        )
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
@@ -204,8 +212,8 @@ def _update_delete_race(context: Context) -> None:
             raise CheckFailure(("MM-CONC-001",), f"round {round_number}: update or delete hung")
         if errors:
             raise CheckFailure(("MM-CONC-001",), f"round {round_number}: raised {errors[0]!r}")
-        for slot in slots:
-            left = manager.retrieve(IMemoryInput(conversation_id=slot))
+        finals = driver.call_many("retrieve", [IMemoryInput(conversation_id=s) for s in slots])
+        for slot, left in zip(slots, finals, strict=True):
             if left:
                 texts = [getattr(i, "working_memory", i) for i in left]
                 raise CheckFailure(

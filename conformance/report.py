@@ -6,10 +6,11 @@ that is written as JSON, so they never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
-from memspec.report import CertificationReport, RequirementResult, Status
 from memspec.catalogue import Level, catalogue
+from memspec.report import CertificationReport, RequirementResult, Status
 
 __all__ = ["badge_svg", "markdown", "summary", "table", "verdict"]
 
@@ -38,11 +39,11 @@ def _status(result: RequirementResult) -> str:
     return _MARK[result.status]
 
 
-def table(report: CertificationReport, width: int = 100) -> str:
+def table(results: Sequence[RequirementResult], width: int = 100) -> str:
     """A requirement-by-requirement table for the terminal."""
     lines = [f"{'requirement':<14}{'level':<8}{'profile':<13}{'status':<8}details"]
     room = max(20, width - 43)
-    for result in report.requirements:
+    for result in results:
         message = result.message.replace("\n", " ")
         if len(message) > room:
             message = message[: room - 3] + "..."

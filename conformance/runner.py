@@ -110,7 +110,10 @@ def judge(
         rid = requirement.id
         checks = tuple(sorted({c for c, _ in failures[rid]} | set(passed[rid])))
         if failures[rid]:
-            check, first = failures[rid][0]
+            # Prefer a failure that comes with a reproduction: it is shrunk and runnable.
+            check, first = next(
+                ((c, f) for c, f in failures[rid] if f.reproduction), failures[rid][0]
+            )
             status, message, reproduction = Status.FAILED, f"{check}: {first.message}", first.reproduction
         elif passed[rid]:
             status, message, reproduction = Status.PASSED, f"{len(passed[rid])} checks", None
@@ -153,12 +156,15 @@ def certify(
     depth: Depth = "default",
     seed: int | None = None,
     timeout: float = DEFAULT_CALL_TIMEOUT,
+    shrink: bool = True,
     progress: Callable[[Progress], None] | None = None,
     checks: Sequence[Check] | None = None,
 ) -> CertificationReport:
     """Certify ``target`` (a :class:`Target` or ``"module:attr"``) and return the report.
 
-    Raises :class:`TargetError` for a target that cannot be certified at all.
+    ``shrink=False`` skips minimising hypothesis failures: faster, but the reproduction
+    snippet is the first failing sequence found rather than the shortest. Raises
+    :class:`TargetError` for a target that cannot be certified at all.
     """
     if isinstance(target, str):
         target = resolve_target(target)
@@ -179,7 +185,9 @@ def certify(
         if progress:
             progress(Progress(index, len(plan), check))
         began = time.monotonic()
-        context = Context(target, is_async, depth=depth, seed=run_seed, timeout=timeout)
+        context = Context(
+            target, is_async, depth=depth, seed=run_seed, timeout=timeout, shrink=shrink
+        )
         outcome = run_check(check, context)
         outcomes.append(outcome)
         if progress:

@@ -165,6 +165,9 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
     """
     clocked = with_time and context.target.accepts_clock
     target = context.target
+    # Once a call hangs, every later example fails at once with the same failure, so that
+    # hypothesis's shrinking does not wait out the time limit again and again.
+    hung: list[CheckFailure] = []
 
     class MemoryMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -186,6 +189,8 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
 
         @initialize(ttl=st.sampled_from(_TTLS) if clocked else st.just(3600.0))
         def build(self, ttl: float) -> None:
+            if hung:
+                raise hung[0]
             self.model = MemoryModel(ttl=ttl, clock=self.clock)
             driver = self.driver = Driver(timeout=context.timeout)
             clock = self.clock if target.accepts_clock else None
@@ -338,7 +343,8 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             try:
                 return run()
             except CallTimeout as exc:
-                self.fail(blame, f"{what}: {exc}")
+                hung.append(CheckFailure(blame, f"{what}: {exc}", reproduction=self.snippet()))
+                raise hung[0] from exc
             except Exception as exc:
                 self.fail(blame, f"{what} raised {type(exc).__name__}: {exc}")
 
@@ -401,13 +407,15 @@ def _shown_slot(slot: SlotKey) -> str:
 
 def _snippet(context: Context, code: list[str]) -> str:
     """A self-contained program that replays the steps against the target."""
-    module, _, attr = context.target.name.partition(":")
+    module, colon, attr = context.target.name.partition(":")
+    if colon:
+        source = [f"from {module} import {attr.split('.')[0]}", "", f"factory = {attr}"]
+    else:
+        source = ["", f"factory = ...  # replace with the factory under test: {module}"]
     head = [
         "from memspec import ConversationMemoryType as T, IMemoryInput, IWorkingMemory as W",
         "from memspec.conformance import FakeClock",
-        f"from {module} import {attr.split('.')[0]}",
-        "",
-        f"factory = {attr}",
+        *source,
         "BIG = " + repr("é\U0001f600") + " * (1 << 18)",
         "clock = FakeClock(1000.0)",
         "",
@@ -443,7 +451,7 @@ def _run(context: Context, *, with_time: bool) -> None:
         database=None,
         derandomize=False,
         print_blob=False,
-        phases=(Phase.generate, Phase.shrink),
+        phases=(Phase.generate, Phase.shrink) if context.shrink else (Phase.generate,),
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
     )

@@ -357,8 +357,8 @@ def test_nothing_is_logged_at_info(manager: InMemoryManager, caplog: pytest.LogC
 @pytest.mark.requirement("MM-CONC-001", "MM-CONC-002", "MM-CONC-003")
 @pytest.mark.parametrize("seed", range(3))
 def test_many_threads_agree_with_a_serial_order(seed: int) -> None:
-    manager = InMemoryManager(ttl=None)
-    workload = hammer_threads(manager, threads=8, operations=300, seed=seed)
+    with Driver(InMemoryManager(ttl=None)) as driver:
+        workload = hammer_threads(driver, threads=8, operations=300, seed=seed)
     assert workload.errors == [] and workload.unfinished == 0
     assert len(workload.events) == 8 * 300
     assert explain(workload.events, workload.final) is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import unicodedata
 from typing import Any
@@ -432,6 +433,14 @@ class LogsMemoryAtInfo(SimpleManager):
         key = super().store(input)
         logger.info("stored %s", self.slots[key]["items"])
         return key
+
+
+class HangsOnRead(SimpleManager):
+    """retrieve never returns, like a client without a socket timeout on a dead server."""
+
+    def retrieve(self, input: Any) -> list[Any]:
+        threading.Event().wait()
+        return []
 
 
 class NoClock(SimpleManager):

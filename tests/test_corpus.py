@@ -1,0 +1,52 @@
+"""Proof of power: the suite fails every broken manager on the right requirements, and
+passes every correct one however it differs from the reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from corpus.broken import BROKEN, LogsMemoryAtInfo, NoClock
+from corpus.correct import CORRECT
+from memspec.conformance import Target, certify
+from memspec.reference import AsyncInMemoryManager, InMemoryManager
+from memspec.report import Status
+
+
+def _certify(factory: Any, **options: Any) -> Any:
+    target = Target.from_factory(factory, name=f"corpus:{factory.__name__}")
+    return certify(target, depth="quick", seed=7, shrink=False, **options)
+
+
+def _failed(report: Any) -> set[str]:
+    return {r.id for r in report.requirements if r.status is Status.FAILED}
+
+
+def test_the_corpus_is_large_and_varied() -> None:
+    assert len(BROKEN) >= 25
+    assert len({cls.BREAKS for cls in BROKEN}) >= 20  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("manager", BROKEN, ids=[cls.__name__ for cls in BROKEN])
+def test_broken_managers_fail_on_their_bug(manager: Any) -> None:
+    report = _certify(manager)
+    assert not report.conformant
+    assert set(manager.BREAKS) <= _failed(report)
+
+
+@pytest.mark.parametrize(
+    "manager",
+    [*CORRECT, NoClock, InMemoryManager, AsyncInMemoryManager],
+    ids=lambda cls: cls.__name__,
+)
+def test_correct_managers_are_conformant(manager: Any) -> None:
+    report = _certify(manager)
+    assert _failed(report) == set(), [r.message for r in report.requirements if r.status is Status.FAILED]
+    assert report.conformant
+
+
+def test_a_should_violation_is_a_warning_not_a_failure() -> None:
+    report = _certify(LogsMemoryAtInfo)
+    assert report.conformant
+    assert [r.id for r in report.warnings] == ["MM-SEC-002"]
