@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cachetools import TTLCache
-
 from memspec import ConversationMemoryType, IMemoryInput, IWorkingMemory
 from memspec.reference import InMemoryManager
 
@@ -91,7 +90,11 @@ Samples = dict[tuple[str, int, str], list[float]]
 
 
 def measure(
-    contenders: dict[str, Callable[[], Any]], sizes: Sequence[int], rounds: int, batch: int, seed: int
+    contenders: dict[str, Callable[[], Any]],
+    sizes: Sequence[int],
+    rounds: int,
+    batch: int,
+    seed: int,
 ) -> Samples:
     """ns per operation, one sample per round, for every (contender, size, operation).
 
@@ -105,8 +108,11 @@ def measure(
             built[(name, size)] = contender = factory()
             for i in range(size):
                 contender.store(_input(i, "first"))
-            print(f"  filled {name:<16} with {size:>9,} slots in "
-                  f"{time.perf_counter() - started:5.1f} s", flush=True)
+            print(
+                f"  filled {name:<16} with {size:>9,} slots in "
+                f"{time.perf_counter() - started:5.1f} s",
+                flush=True,
+            )
     rng = random.Random(seed)
     samples: Samples = {(n, s, op): [] for n in contenders for s in sizes for op in OPERATIONS}
     names = list(contenders)
@@ -114,7 +120,7 @@ def measure(
     gc.disable()
     try:
         for round_number in range(rounds):
-            order = names[round_number % len(names):] + names[: round_number % len(names)]
+            order = names[round_number % len(names) :] + names[: round_number % len(names)]
             for size in sizes:
                 # Fresh inputs for each batch, as a server builds them per request: the timing
                 # then measures the slots' memory traffic, not that of a million cold inputs.
@@ -168,25 +174,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bare dict": BareDict,
         "TTLCache": TTLCacheManager,
     }
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"{platform.python_implementation()} {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
     print(f"{args.rounds} interleaved rounds of {args.batch} random slots per operation\n")
     samples = measure(contenders, args.sizes, args.rounds, args.batch, args.seed)
 
     ours = "InMemoryManager"
     small, largest = args.sizes[0], max(args.sizes)
-    print(f"\nmedian ns/op, and paired ratios (median over rounds of the per-round ratio)")
-    print(f"{'slots':>9}  {'op':<9}{'manager':>9}{'dict':>7}{'TTLCache':>10}"
-          f"{'vs dict':>9}{'vs TTLCache':>13}{'vs ' + format(small, ','):>10}")
+    print("\nmedian ns/op, and paired ratios (median over rounds of the per-round ratio)")
+    print(
+        f"{'slots':>9}  {'op':<9}{'manager':>9}{'dict':>7}{'TTLCache':>10}"
+        f"{'vs dict':>9}{'vs TTLCache':>13}{'vs ' + format(small, ','):>10}"
+    )
     for size in args.sizes:
         for op in OPERATIONS:
             cost = {n: statistics.median(samples[(n, size, op)]) for n in contenders}
-            print(f"{size:>9,}  {op:<9}{cost[ours]:>9.0f}{cost['bare dict']:>7.0f}"
-                  f"{cost['TTLCache']:>10.0f}"
-                  f"{_ratio(samples, (ours, size, op), ('bare dict', size, op)):>8.2f}x"
-                  f"{_ratio(samples, (ours, size, op), ('TTLCache', size, op)):>12.2f}x"
-                  f"{_ratio(samples, (ours, size, op), (ours, small, op)):>9.2f}x")
+            print(
+                f"{size:>9,}  {op:<9}{cost[ours]:>9.0f}{cost['bare dict']:>7.0f}"
+                f"{cost['TTLCache']:>10.0f}"
+                f"{_ratio(samples, (ours, size, op), ('bare dict', size, op)):>8.2f}x"
+                f"{_ratio(samples, (ours, size, op), ('TTLCache', size, op)):>12.2f}x"
+                f"{_ratio(samples, (ours, size, op), (ours, small, op)):>9.2f}x"
+            )
 
     count = min(100_000, max(args.sizes))
     print(f"\nmemory per slot ({count:,} slots, one 40-character item each):")
@@ -198,11 +210,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     scale = worst([((ours, largest, op), (ours, small, op)) for op in OPERATIONS])
     floor = worst([(("bare dict", largest, op), ("bare dict", small, op)) for op in OPERATIONS])
-    vs_dict = worst([((ours, s, op), ("bare dict", s, op)) for s in args.sizes for op in OPERATIONS])
-    vs_cache = worst([((ours, s, op), ("TTLCache", s, op)) for s in args.sizes for op in OPERATIONS])
+    vs_dict = worst(
+        [((ours, s, op), ("bare dict", s, op)) for s in args.sizes for op in OPERATIONS]
+    )
+    vs_cache = worst(
+        [((ours, s, op), ("TTLCache", s, op)) for s in args.sizes for op in OPERATIONS]
+    )
     print("\ntargets (worst case over operations and sizes):")
-    print(f"  cost at {largest:,} vs {small:,} slots: {scale:.2f}x (target <= 1.30x; "
-          f"a bare dict on this machine: {floor:.2f}x)")
+    print(
+        f"  cost at {largest:,} vs {small:,} slots: {scale:.2f}x (target <= 1.30x; "
+        f"a bare dict on this machine: {floor:.2f}x)"
+    )
     print(f"  vs bare dict: {vs_dict:.2f}x (target <= 2.00x)")
     print(f"  vs TTLCache:  {vs_cache:.2f}x (target <= 1.00x)")
     return 0

@@ -21,7 +21,16 @@ from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, Driver
 from memspec.conformance.results import CheckFailure, CheckOutcome, Failure
 from memspec.conformance.target import UNSET, FakeClock, Target
 
-__all__ = ["DEPTHS", "Check", "Context", "Depth", "Skip", "all_checks", "close_manager", "run_check"]
+__all__ = [
+    "DEPTHS",
+    "Check",
+    "Context",
+    "Depth",
+    "Skip",
+    "all_checks",
+    "close_manager",
+    "run_check",
+]
 
 Depth = Literal["quick", "default", "thorough"]
 
@@ -70,7 +79,9 @@ class Context:
         """Build a fresh manager (on its own driver thread) and return the driver."""
         driver = Driver(timeout=self.timeout)
         self._drivers.append(driver)
-        driver.attach(driver.run_sync(lambda: self.target.build(ttl=ttl, clock=clock), label="build"))
+        driver.attach(
+            driver.run_sync(lambda: self.target.build(ttl=ttl, clock=clock), label="build")
+        )
         return driver
 
     def reopen(self, driver: Driver) -> Driver:

@@ -54,15 +54,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     depth = run.add_mutually_exclusive_group()
     depth.add_argument("--depth", choices=list(DEPTHS), default="default", help="search depth")
-    depth.add_argument("--quick", dest="depth", action="store_const", const="quick",
-                       help="same as --depth quick")
-    depth.add_argument("--thorough", dest="depth", action="store_const", const="thorough",
-                       help="same as --depth thorough")
+    depth.add_argument(
+        "--quick", dest="depth", action="store_const", const="quick", help="same as --depth quick"
+    )
+    depth.add_argument(
+        "--thorough",
+        dest="depth",
+        action="store_const",
+        const="thorough",
+        help="same as --depth thorough",
+    )
     run.add_argument("--seed", type=int, default=None, help="seed of the randomised checks")
-    run.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                     help="time limit of a single manager call (default 10)")
-    run.add_argument("--no-shrink", dest="shrink", action="store_false",
-                     help="do not minimise failures found by hypothesis (faster)")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="time limit of a single manager call (default 10)",
+    )
+    run.add_argument(
+        "--no-shrink",
+        dest="shrink",
+        action="store_false",
+        help="do not minimise failures found by hypothesis (faster)",
+    )
     run.add_argument("--report", type=Path, metavar="FILE.json", help="write the JSON report")
     run.add_argument("--markdown", type=Path, metavar="FILE.md", help="write a Markdown report")
     run.add_argument("--badge", type=Path, metavar="FILE.svg", help="write an SVG badge")
@@ -130,8 +145,10 @@ def _requirements(args: argparse.Namespace) -> int:
         print(json.dumps([r.model_dump(mode="json") for r in selected], indent=2))
         return 0
     for requirement in selected:
-        print(f"{requirement.id:<14}{requirement.level.value:<8}{requirement.profile.value:<13}"
-              f"{requirement.statement}")
+        print(
+            f"{requirement.id:<14}{requirement.level.value:<8}{requirement.profile.value:<13}"
+            f"{requirement.statement}"
+        )
     return 0
 
 

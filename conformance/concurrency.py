@@ -188,12 +188,20 @@ def _update_delete_race(context: Context) -> None:
         slots = [f"race-{round_number}-{i}" for i in range(pairs)]
         driver.call_many(
             "store",
-            [IMemoryInput(conversation_id=s, data=[IWorkingMemory(working_memory="v0")]) for s in slots],
+            [
+                IMemoryInput(conversation_id=s, data=[IWorkingMemory(working_memory="v0")])
+                for s in slots
+            ],
         )
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def run(operation: str, barrier: threading.Barrier = barrier, slots: list[str] = slots) -> None:
+        def run(
+            operation: str,
+            barrier: threading.Barrier = barrier,
+            slots: list[str] = slots,
+            errors: list[BaseException] = errors,
+        ) -> None:
             data = [IWorkingMemory(working_memory="v1")] if operation == "update" else None
             requests = [IMemoryInput(conversation_id=slot, data=data) for slot in slots]
             barrier.wait()
@@ -203,7 +211,9 @@ def _update_delete_race(context: Context) -> None:
             except BaseException as exc:
                 errors.append(exc)
 
-        pool = [threading.Thread(target=run, args=(op,), daemon=True) for op in ("update", "delete")]
+        pool = [
+            threading.Thread(target=run, args=(op,), daemon=True) for op in ("update", "delete")
+        ]
         for thread in pool:
             thread.start()
         for thread in pool:
@@ -245,10 +255,25 @@ def _judge(workload: Workload, crash_ids: tuple[str, ...], order_ids: tuple[str,
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("concurrency:threads", Profile.CONCURRENCY, ("MM-CONC-001", "MM-CONC-002"), _threads,
-          "random operations from many threads agree with a serial order"),
-    Check("concurrency:update-delete-race", Profile.CONCURRENCY, ("MM-CONC-003",),
-          _update_delete_race, "an update racing a delete never brings the slot back"),
-    Check("async:tasks", Profile.ASYNC, ("MM-ASYNC-002",), _tasks,
-          "random operations from many tasks agree with a serial order"),
+    Check(
+        "concurrency:threads",
+        Profile.CONCURRENCY,
+        ("MM-CONC-001", "MM-CONC-002"),
+        _threads,
+        "random operations from many threads agree with a serial order",
+    ),
+    Check(
+        "concurrency:update-delete-race",
+        Profile.CONCURRENCY,
+        ("MM-CONC-003",),
+        _update_delete_race,
+        "an update racing a delete never brings the slot back",
+    ),
+    Check(
+        "async:tasks",
+        Profile.ASYNC,
+        ("MM-ASYNC-002",),
+        _tasks,
+        "random operations from many tasks agree with a serial order",
+    ),
 )

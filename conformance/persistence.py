@@ -36,6 +36,11 @@ def _second_instance(context: Context) -> None:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("persistence:second-instance", Profile.PERSISTENCE, ("MM-DUR-001",), _second_instance,
-          "a second manager over the same backend sees writes and deletes"),
+    Check(
+        "persistence:second-instance",
+        Profile.PERSISTENCE,
+        ("MM-DUR-001",),
+        _second_instance,
+        "a second manager over the same backend sees writes and deletes",
+    ),
 )

@@ -11,7 +11,6 @@ import random
 from typing import Any
 
 import pytest
-
 from memspec.catalogue import Profile, catalogue
 from memspec.conformance.checks import DEPTHS, Check, Context, all_checks, run_check
 from memspec.conformance.report import table
@@ -28,15 +27,31 @@ _PROFILES = pytest.StashKey[tuple[Profile, ...]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``--memspec-*`` options."""
     group = parser.getgroup("memspec", "memory-manager conformance")
-    group.addoption("--memspec-target", default=None, metavar="MODULE:ATTR",
-                    help="certify this memory-manager class or factory as part of the test run")
-    group.addoption("--memspec-profile", action="append", default=None,
-                    choices=[p.value for p in Profile],
-                    help="profile to certify on (repeatable; default: all the target supports)")
-    group.addoption("--memspec-depth", default="quick", choices=list(DEPTHS),
-                    help="search depth of the randomised checks (default: quick)")
-    group.addoption("--memspec-seed", type=int, default=None,
-                    help="seed of the randomised checks (default: random, printed)")
+    group.addoption(
+        "--memspec-target",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="certify this memory-manager class or factory as part of the test run",
+    )
+    group.addoption(
+        "--memspec-profile",
+        action="append",
+        default=None,
+        choices=[p.value for p in Profile],
+        help="profile to certify on (repeatable; default: all the target supports)",
+    )
+    group.addoption(
+        "--memspec-depth",
+        default="quick",
+        choices=list(DEPTHS),
+        help="search depth of the randomised checks (default: quick)",
+    )
+    group.addoption(
+        "--memspec-seed",
+        type=int,
+        default=None,
+        help="seed of the randomised checks (default: random, printed)",
+    )
 
 
 class ConformanceFailure(Exception):
@@ -126,6 +141,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("memspec conformance")
     terminalreporter.write_line(table(results))
     terminalreporter.write_line(
-        f"{config.getoption('memspec_target')}: {verdict} on "
-        f"{', '.join(p.value for p in profiles)}"
+        f"{config.getoption('memspec_target')}: {verdict} on {', '.join(p.value for p in profiles)}"
     )

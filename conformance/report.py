@@ -24,12 +24,13 @@ def verdict(report: CertificationReport) -> str:
 
 def summary(report: CertificationReport) -> str:
     """One line: the verdict, the profiles, and the counts."""
-    warnings = len(report.warnings)
+    profiles = ", ".join(p.value for p in report.profiles)
     return (
-        f"{report.target}: {verdict(report).upper()} on {', '.join(p.value for p in report.profiles)} "
+        f"{report.target}: {verdict(report).upper()} on {profiles} "
         f"— {report.count(Status.PASSED)} passed, {report.count(Status.FAILED)} failed "
-        f"({len(report.failures)} MUST, {warnings} SHOULD warnings), "
-        f"{report.count(Status.SKIPPED)} skipped, in {report.duration_seconds:.1f} s, seed {report.seed}"
+        f"({len(report.failures)} MUST, {len(report.warnings)} SHOULD warnings), "
+        f"{report.count(Status.SKIPPED)} skipped, in {report.duration_seconds:.1f} s, "
+        f"seed {report.seed}"
     )
 
 
@@ -66,7 +67,8 @@ def markdown(report: CertificationReport) -> str:
         f"Python {report.environment.python} on {report.environment.platform}).",
         "",
         f"{report.count(Status.PASSED)} passed, {report.count(Status.FAILED)} failed "
-        f"({len(report.warnings)} of them SHOULD warnings), {report.count(Status.SKIPPED)} skipped.",
+        f"({len(report.warnings)} of them SHOULD warnings), "
+        f"{report.count(Status.SKIPPED)} skipped.",
         "",
         "| requirement | level | profile | status | details |",
         "|---|---|---|---|---|",
@@ -81,8 +83,14 @@ def markdown(report: CertificationReport) -> str:
     if failed:
         out += ["", "## Failures"]
         for result in failed:
-            out += ["", f"### `{result.id}` ({result.level.value})", "",
-                    f"> {statements.get(result.id, '')}", "", result.message]
+            out += [
+                "",
+                f"### `{result.id}` ({result.level.value})",
+                "",
+                f"> {statements.get(result.id, '')}",
+                "",
+                result.message,
+            ]
             if result.reproduction:
                 out += ["", "Reproduce it:", "", "```python", result.reproduction, "```"]
     return "\n".join(out) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["CheckOutcome", "CheckFailure", "Failure", "short"]
+__all__ = ["CheckFailure", "CheckOutcome", "Failure", "short"]
 
 
 def short(value: object, limit: int = 160) -> str:
@@ -26,7 +26,9 @@ class Failure:
 class CheckFailure(AssertionError):
     """Raised inside a check to report a broken requirement."""
 
-    def __init__(self, requirement_ids: Iterable[str], message: str, reproduction: str | None = None):
+    def __init__(
+        self, requirement_ids: Iterable[str], message: str, reproduction: str | None = None
+    ):
         self.failure = Failure(tuple(requirement_ids), message, reproduction)
         super().__init__(f"[{', '.join(self.failure.requirement_ids)}] {message}")
 

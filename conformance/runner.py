@@ -114,7 +114,11 @@ def judge(
             check, first = next(
                 ((c, f) for c, f in failures[rid] if f.reproduction), failures[rid][0]
             )
-            status, message, reproduction = Status.FAILED, f"{check}: {first.message}", first.reproduction
+            status, message, reproduction = (
+                Status.FAILED,
+                f"{check}: {first.message}",
+                first.reproduction,
+            )
         elif passed[rid]:
             status, message, reproduction = Status.PASSED, f"{len(passed[rid])} checks", None
         elif requirement.scope is Scope.IMPLEMENTATION:
@@ -136,7 +140,9 @@ def judge(
     return tuple(results)
 
 
-def is_conformant(results: Iterable[RequirementResult], requirements: Sequence[Requirement]) -> bool:
+def is_conformant(
+    results: Iterable[RequirementResult], requirements: Sequence[Requirement]
+) -> bool:
     """No MUST failed, and every MUST the suite can observe passed."""
     scope = {r.id: r.scope for r in requirements}
     for result in results:

@@ -6,6 +6,7 @@ own classes, keys over many unusual IDs, lone surrogates, and what the manager l
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import random
@@ -35,7 +36,7 @@ def _attempt(blame: Iterable[str], what: str, call: Callable[[], T]) -> T:
         raise CheckFailure(blame, f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
-def _expect(blame: Iterable[str], what: str, got: list[str], wanted: list[str]) -> None:
+def _expect(blame: Iterable[str], what: str, got: list[Any], wanted: list[str]) -> None:
     if got != wanted:
         raise CheckFailure(blame, f"{what}: expected {short(wanted)}, got {short(got)}")
 
@@ -70,7 +71,12 @@ def _input_snapshot(context: Context) -> None:
         data.append(IWorkingMemory(working_memory="appended later"))
         data[0] = IWorkingMemory(working_memory="replaced later")
         metadata["tags"].append("y")
-        _expect(ids, f"{operation}, then the caller changed its data list", read(driver, slot), ["a", "b"])
+        _expect(
+            ids,
+            f"{operation}, then the caller changed its data list",
+            read(driver, slot),
+            ["a", "b"],
+        )
 
     item = SimpleNamespace(working_memory="before")
     foreign = _foreign_input("snapshot-foreign")
@@ -96,10 +102,9 @@ def _output_ownership(context: Context) -> None:
     returned = driver.retrieve(memory_input("owned"))
     if not isinstance(returned, list) or len(returned) != 2:
         raise CheckFailure(("MM-RETR-001",), f"retrieve returned {short(returned)}")
-    try:  # frozen items refuse this, which is fine: then the caller cannot change them at all
+    # Frozen items refuse this, which is fine: then the caller cannot change them at all.
+    with contextlib.suppress(Exception):
         returned[0].working_memory = "changed by the caller"
-    except Exception:
-        pass
     returned.append(SimpleNamespace(working_memory="appended by the caller"))
     returned.reverse()
     _expect(ids, "the caller changed what retrieve returned", read(driver, "owned"), ["a", "b"])
@@ -111,7 +116,7 @@ def _output_ownership(context: Context) -> None:
 # -- MM-INPUT-002 / MM-INPUT-003 ----------------------------------------------------------
 
 
-class _ForeignMemoryType(str, enum.Enum):
+class _ForeignMemoryType(enum.StrEnum):
     """Another framework's memory-type enum, with the same values as memspec's."""
 
     WORKING_MEMORY = "WORKING_MEMORY"
@@ -123,7 +128,7 @@ def _all_operations(
 ) -> None:
     """Drive store, retrieve, update and delete with inputs built by ``make``."""
 
-    def texts(result: Any) -> list[str]:
+    def texts(result: Any) -> list[Any]:
         return [getattr(item, "working_memory", None) for item in result]
 
     _attempt(ids, f"store of a {kind}", lambda: driver.store(make("in", "one", "two")))
@@ -203,7 +208,12 @@ def _lone_surrogates(context: Context) -> None:
     try:
         write(driver, "store", "surrogate", text)
     except (ValueError, TypeError):
-        _expect(("MM-FID-003", "MM-ERR-001"), "a refused lone surrogate", read(driver, "surrogate"), ["kept"])
+        _expect(
+            ("MM-FID-003", "MM-ERR-001"),
+            "a refused lone surrogate",
+            read(driver, "surrogate"),
+            ["kept"],
+        )
         return
     except Exception as exc:
         raise CheckFailure(
@@ -251,18 +261,53 @@ def _quiet_logs(context: Context) -> None:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("targeted:input-snapshot", Profile.CORE, ("MM-STORE-007",), _input_snapshot,
-          "changing the caller's objects after a write changes nothing stored"),
-    Check("targeted:output-ownership", Profile.CORE, ("MM-RETR-003",), _output_ownership,
-          "changing what retrieve returned changes nothing stored"),
-    Check("targeted:foreign-inputs", Profile.CORE, ("MM-INPUT-002",), _foreign_inputs,
-          "plain objects and other frameworks' enums are accepted"),
-    Check("targeted:mapping-inputs", Profile.CORE, ("MM-INPUT-003",), _mapping_inputs,
-          "plain dicts are accepted"),
-    Check("targeted:keys", Profile.CORE, ("MM-STORE-004", "MM-STORE-005", "MM-STORE-006"),
-          _keys, "keys are non-empty, stable per slot and distinct across many unusual IDs"),
-    Check("targeted:lone-surrogates", Profile.CORE, ("MM-FID-003",), _lone_surrogates,
-          "a lone surrogate is kept exactly or refused cleanly"),
-    Check("targeted:quiet-logs", Profile.CORE, ("MM-SEC-002",), _quiet_logs,
-          "memory content is not logged at INFO or above"),
+    Check(
+        "targeted:input-snapshot",
+        Profile.CORE,
+        ("MM-STORE-007",),
+        _input_snapshot,
+        "changing the caller's objects after a write changes nothing stored",
+    ),
+    Check(
+        "targeted:output-ownership",
+        Profile.CORE,
+        ("MM-RETR-003",),
+        _output_ownership,
+        "changing what retrieve returned changes nothing stored",
+    ),
+    Check(
+        "targeted:foreign-inputs",
+        Profile.CORE,
+        ("MM-INPUT-002",),
+        _foreign_inputs,
+        "plain objects and other frameworks' enums are accepted",
+    ),
+    Check(
+        "targeted:mapping-inputs",
+        Profile.CORE,
+        ("MM-INPUT-003",),
+        _mapping_inputs,
+        "plain dicts are accepted",
+    ),
+    Check(
+        "targeted:keys",
+        Profile.CORE,
+        ("MM-STORE-004", "MM-STORE-005", "MM-STORE-006"),
+        _keys,
+        "keys are non-empty, stable per slot and distinct across many unusual IDs",
+    ),
+    Check(
+        "targeted:lone-surrogates",
+        Profile.CORE,
+        ("MM-FID-003",),
+        _lone_surrogates,
+        "a lone surrogate is kept exactly or refused cleanly",
+    ),
+    Check(
+        "targeted:quiet-logs",
+        Profile.CORE,
+        ("MM-SEC-002",),
+        _quiet_logs,
+        "memory content is not logged at INFO or above",
+    ),
 )

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
-
 from memspec.catalogue import Profile
 from memspec.conformance.checks import Check, Context, Depth, all_checks, run_check
 from memspec.conformance.plugin import describe

@@ -108,7 +108,9 @@ def _real_time(context: Context) -> None:
     b_start, b_end = timed.write("update", "updated", "b2")
     texts, start, end = timed.read("read-often")
     if texts != ["c"] and end < c_start + ttl:
-        raise CheckFailure(("MM-TTL-001", "MM-TTL-006"), f"a {ttl} s slot was gone after {end - c_start:.3f} s")
+        raise CheckFailure(
+            ("MM-TTL-001", "MM-TTL-006"), f"a {ttl} s slot was gone after {end - c_start:.3f} s"
+        )
 
     _sleep_until(a_start + ttl * 0.6)
     texts, start, end = timed.read("expires")
@@ -129,12 +131,15 @@ def _real_time(context: Context) -> None:
         )
     texts, start, end = timed.read("read-often")
     if texts:
-        raise CheckFailure(("MM-TTL-005",), "a slot that was read outlived its TTL: reads extended it")
+        raise CheckFailure(
+            ("MM-TTL-005",), "a slot that was read outlived its TTL: reads extended it"
+        )
     texts, start, end = timed.read("updated")
     if end < b_start + ttl and texts != ["b2"]:
         raise CheckFailure(
             ("MM-TTL-004",),
-            f"a slot updated {b_end - a_end:.3f} s after it was stored expired with the store's lifetime",
+            f"a slot updated {b_end - a_end:.3f} s after it was stored expired with the "
+            "lifetime of the store",
         )
     timed.write("update", "expires", "revived?")
     if timed.read("expires")[0]:
@@ -145,18 +150,41 @@ def _real_time(context: Context) -> None:
 
     _sleep_until(b_end + ttl + precision)
     if timed.read("updated")[0]:
-        raise CheckFailure(("MM-TTL-002", "MM-TTL-004"), "an updated slot outlived its new lifetime")
+        raise CheckFailure(
+            ("MM-TTL-002", "MM-TTL-004"), "an updated slot outlived its new lifetime"
+        )
     if read(forever, "forever") != ["x"]:
         raise CheckFailure(("MM-TTL-007",), "a slot of a manager built with ttl=None expired")
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("timing:injected-clock", Profile.TTL, ("MM-TTL-010",), _injected_clock,
-          "expiry follows the injected clock"),
-    Check("timing:default-ttl", Profile.TTL, ("MM-TTL-009",), _default_ttl,
-          "the default ttl is 43200 s"),
-    Check("timing:real-time", Profile.TTL,
-          ("MM-TTL-001", "MM-TTL-002", "MM-TTL-003", "MM-TTL-004", "MM-TTL-005", "MM-TTL-006",
-           "MM-TTL-007"),
-          _real_time, "expiry in real time, for targets without a clock"),
+    Check(
+        "timing:injected-clock",
+        Profile.TTL,
+        ("MM-TTL-010",),
+        _injected_clock,
+        "expiry follows the injected clock",
+    ),
+    Check(
+        "timing:default-ttl",
+        Profile.TTL,
+        ("MM-TTL-009",),
+        _default_ttl,
+        "the default ttl is 43200 s",
+    ),
+    Check(
+        "timing:real-time",
+        Profile.TTL,
+        (
+            "MM-TTL-001",
+            "MM-TTL-002",
+            "MM-TTL-003",
+            "MM-TTL-004",
+            "MM-TTL-005",
+            "MM-TTL-006",
+            "MM-TTL-007",
+        ),
+        _real_time,
+        "expiry in real time, for targets without a clock",
+    ),
 )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from pydantic import ValidationError
-
 from memspec.catalogue import Profile
 from memspec.conformance.checks import Check, Context, Skip
 from memspec.conformance.driver import CallTimeout
@@ -22,6 +20,7 @@ from memspec.vectors import (
     expand_text,
     load_vectors,
 )
+from pydantic import ValidationError
 
 __all__ = ["CHECKS", "build_input", "item_texts", "run_vector"]
 

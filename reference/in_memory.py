@@ -14,13 +14,14 @@ whether or not clean-up has reached it.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import sys
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from memspec.models import (
     ConversationMemoryType,
@@ -43,7 +44,9 @@ _QUEUE_SLACK = 1024
 # (items, metadata or None for {}, expires_at). The slot's key carries its memory type and
 # conversation ID. Records are never mutated, so readers may use one after releasing the lock.
 _Record = tuple[tuple[str, ...], dict[str, Any] | None, float]
-_ITEMS, _METADATA, _EXPIRES = range(3)
+_ITEMS: Final = 0
+_METADATA: Final = 1
+_EXPIRES: Final = 2
 _NEVER = math.inf
 
 
@@ -320,7 +323,7 @@ class InMemoryManager:
             removed += len(stale)
             self._compact()
             expiries = list(self._queue_expiries)
-            if all(a <= b for a, b in zip(expiries, expiries[1:], strict=False)):
+            if all(a <= b for a, b in itertools.pairwise(expiries)):
                 ordered = True
                 self._latest_expiry = expiries[-1] if expiries else -_NEVER
         if ordered:

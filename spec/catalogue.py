@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Iterable, Iterator
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,14 +34,14 @@ __all__ = [
 ID_PATTERN = r"^MM-[A-Z]+-[0-9]{3}$"
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How binding a requirement is (RFC 2119 keywords)."""
 
     MUST = "MUST"
     SHOULD = "SHOULD"
 
 
-class Profile(str, Enum):
+class Profile(StrEnum):
     """A group of requirements that ``memspec certify`` can select."""
 
     CORE = "core"
@@ -51,7 +51,7 @@ class Profile(str, Enum):
     PERSISTENCE = "persistence"
 
 
-class Area(str, Enum):
+class Area(StrEnum):
     """The section of the specification a requirement belongs to."""
 
     DATA_MODEL = "data-model"
@@ -65,7 +65,7 @@ class Area(str, Enum):
     SECURITY = "security"
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     """Whether the conformance suite can observe a requirement through the four operations."""
 
     INTERFACE = "interface"

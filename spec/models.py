@@ -8,7 +8,7 @@ code written against Arshai works unchanged; the one deliberate difference is th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +26,7 @@ __all__ = [
 STORED_RECORD_FORMAT = 1
 
 
-class ConversationMemoryType(str, Enum):
+class ConversationMemoryType(StrEnum):
     """The kinds of memory a conversation can hold; each kind is a separate slot.
 
     Values equal the member names, as in Arshai, so Arshai's own enum members and plain
@@ -36,9 +36,6 @@ class ConversationMemoryType(str, Enum):
     WORKING_MEMORY = "WORKING_MEMORY"
     SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
     LONG_TERM_MEMORY = "LONG_TERM_MEMORY"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class IWorkingMemory(BaseModel):
@@ -83,7 +80,7 @@ class IMemoryInput(BaseModel):
     )
     limit: int | None = Field(
         default=5,
-        description="Result bound for search-style memories; never truncates a working-memory slot.",
+        description="Result bound for search memories; never truncates a working-memory slot.",
     )
     filters: dict[str, Any] | None = Field(
         default=None, description="Search filters; unused by working memory."
@@ -99,9 +96,7 @@ class StoredRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format: Literal[1] = Field(
-        default=STORED_RECORD_FORMAT, description="Version of this document's shape."
-    )
+    format: Literal[1] = Field(default=1, description="Version of this document's shape.")
     conversation_id: str = Field(min_length=1, description="The slot's conversation.")
     memory_type: ConversationMemoryType = Field(description="The slot's memory type.")
     data: list[IWorkingMemory] = Field(

@@ -6,12 +6,11 @@ The JSON report, the Markdown report and the badge are all derived from one
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from memspec.catalogue import ID_PATTERN, Level, Profile
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "REPORT_FORMAT",
@@ -25,7 +24,7 @@ __all__ = [
 REPORT_FORMAT = 1
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The verdict on one requirement."""
 
     PASSED = "passed"
@@ -64,7 +63,7 @@ class CertificationReport(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    report_format: Literal[1] = Field(default=REPORT_FORMAT, description="Report format version.")
+    report_format: Literal[1] = Field(default=1, description="Report format version.")
     spec_version: str = Field(description="Version of the specification certified against.")
     suite_version: str = Field(description="Version of the memspec suite that ran.")
     target: str = Field(description="What was certified, as module:attr.")

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
-
 from memspec.catalogue import ID_PATTERN, Profile
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 __all__ = [
     "VECTOR_FORMAT",
@@ -45,7 +44,7 @@ VECTOR_FORMAT = 1
 RequirementId = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
-class Expect(str, Enum):
+class Expect(StrEnum):
     """The outcome a step expects, by category so that any language can map it."""
 
     OK = "ok"
@@ -149,7 +148,7 @@ class ManagerSetup(BaseModel):
 
     ttl: JsonValue = Field(
         default=None,
-        description="The ttl argument; only passed when pass_ttl is true. May be invalid on purpose.",
+        description="The ttl argument, passed when pass_ttl is true; may be invalid on purpose.",
     )
     pass_ttl: bool = Field(
         default=True, description="False: build the manager without a ttl argument (default)."
@@ -168,7 +167,7 @@ class Vector(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format: Literal[1] = Field(default=VECTOR_FORMAT, description="Vector format version.")
+    format: Literal[1] = Field(default=1, description="Vector format version.")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Unique name of the vector.")
     title: str = Field(min_length=1, description="One line saying what the vector shows.")
     profile: Profile = Field(description="The profile the vector belongs to.")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import memspec
+import pytest
 from memspec.catalogue import ID_PATTERN, CatalogueError, Level, Profile, Scope, load_catalogue
 
 SPEC = Path(__file__).resolve().parents[1] / "spec"
@@ -68,8 +67,14 @@ def test_a_valid_custom_catalogue_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "complaint"),
     [
-        ('spec_version = "1.0.0"\n' + GOOD_ENTRY.replace('"MUST"', '"MAY"'), "requirements/0/level"),
-        ('spec_version = "1.0.0"\n' + GOOD_ENTRY.replace("MM-X-001", "STORE-1"), "requirements/0/id"),
+        (
+            'spec_version = "1.0.0"\n' + GOOD_ENTRY.replace('"MUST"', '"MAY"'),
+            "requirements/0/level",
+        ),
+        (
+            'spec_version = "1.0.0"\n' + GOOD_ENTRY.replace("MM-X-001", "STORE-1"),
+            "requirements/0/id",
+        ),
         (GOOD_ENTRY, "spec_version"),
         ('spec_version = "1.0.0"\n' + GOOD_ENTRY * 2, "more than once"),
         ('spec_version = "1.0.0"\n[[requirements]\n', "not valid TOML"),

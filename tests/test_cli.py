@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from memspec.conformance.cli import main
 from memspec.schemas import load_schema
 
@@ -20,8 +19,21 @@ def test_conformant_target_exits_0_and_writes_valid_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report, md, badge = tmp_path / "r.json", tmp_path / "r.md", tmp_path / "b.svg"
-    status = main(["certify", REFERENCE, "--quick", "--seed", "3", "--report", str(report),
-                   "--markdown", str(md), "--badge", str(badge)])
+    status = main(
+        [
+            "certify",
+            REFERENCE,
+            "--quick",
+            "--seed",
+            "3",
+            "--report",
+            str(report),
+            "--markdown",
+            str(md),
+            "--badge",
+            str(badge),
+        ]
+    )
     assert status == 0
     data = json.loads(report.read_text("utf-8"))
     jsonschema.validate(data, load_schema("report"))
@@ -40,8 +52,19 @@ def test_broken_target_exits_1_with_a_runnable_reproduction(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "r.json"
-    status = main(["certify", "corpus.broken:StoreAppends", "--quick", "--seed", "5",
-                   "--profile", "core", "--report", str(report)])
+    status = main(
+        [
+            "certify",
+            "corpus.broken:StoreAppends",
+            "--quick",
+            "--seed",
+            "5",
+            "--profile",
+            "core",
+            "--report",
+            str(report),
+        ]
+    )
     assert status == 1
     data = json.loads(report.read_text("utf-8"))
     failed = {r["id"]: r for r in data["requirements"] if r["status"] == "failed"}
@@ -80,10 +103,13 @@ def test_bad_options_exit_2() -> None:
     assert caught.value.code == 2
 
 
-def test_a_hanging_target_fails_checks_instead_of_hanging(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_hanging_target_fails_checks_instead_of_hanging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     started = time.monotonic()
-    status = main(["certify", "corpus.broken:HangsOnRead", "--quick", "--seed", "1",
-                   "--timeout", "0.3", "-q"])
+    status = main(
+        ["certify", "corpus.broken:HangsOnRead", "--quick", "--seed", "1", "--timeout", "0.3", "-q"]
+    )
     assert status == 1
     assert time.monotonic() - started < 60
     assert "NOT CONFORMANT" in capsys.readouterr().out

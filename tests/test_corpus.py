@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from corpus.broken import BROKEN, LogsMemoryAtInfo, NoClock
 from corpus.correct import CORRECT
 from memspec.conformance import Target, certify
@@ -42,7 +41,9 @@ def test_broken_managers_fail_on_their_bug(manager: Any) -> None:
 )
 def test_correct_managers_are_conformant(manager: Any) -> None:
     report = _certify(manager)
-    assert _failed(report) == set(), [r.message for r in report.requirements if r.status is Status.FAILED]
+    assert _failed(report) == set(), [
+        r.message for r in report.requirements if r.status is Status.FAILED
+    ]
     assert report.conformant
 
 

@@ -6,6 +6,8 @@ import ast
 from pathlib import Path
 
 from memspec import catalogue, load_vectors
+from memspec.catalogue import Scope
+from memspec.conformance import all_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +33,24 @@ def marked_requirements(folder: Path) -> set[str]:
 
 
 def checked_requirements() -> set[str]:
-    """Every requirement ID some vector or marked test checks."""
+    """Every requirement ID some vector, conformance check or marked test checks."""
     from_vectors = set().union(*(v.requirement_ids for v in load_vectors()))
-    return from_vectors | marked_requirements(ROOT / "tests")
+    from_checks = {i for check in all_checks() for i in check.requirements}
+    return from_vectors | from_checks | marked_requirements(ROOT / "tests")
+
+
+def test_every_interface_requirement_has_a_conformance_check() -> None:
+    from_checks = {i for check in all_checks() for i in check.requirements}
+    missing = sorted(
+        r.id for r in catalogue().select(None, scope=Scope.INTERFACE) if r.id not in from_checks
+    )
+    assert missing == []
+
+
+def test_checks_name_only_catalogue_requirements() -> None:
+    known = {r.id for r in catalogue()}
+    unknown = {check.name: set(check.requirements) - known for check in all_checks()}
+    assert {name: ids for name, ids in unknown.items() if ids} == {}
 
 
 def test_every_requirement_is_checked_somewhere() -> None:

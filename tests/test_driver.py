@@ -6,7 +6,6 @@ import threading
 from typing import Any
 
 import pytest
-
 from memspec.conformance.driver import CallTimeout, Driver
 
 
@@ -51,7 +50,7 @@ def test_async_methods_are_awaited_on_the_drivers_loop() -> None:
 def test_a_hung_call_times_out_and_poisons_the_driver() -> None:
     slow = Slow()
     driver = Driver(slow, timeout=0.1)
-    with pytest.raises(CallTimeout, match="store did not return within 0.1 s"):
+    with pytest.raises(CallTimeout, match=r"store did not return within 0\.1 s"):
         driver.store(None)
     with pytest.raises(CallTimeout, match="an earlier store call never returned"):
         driver.retrieve(None)

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from memspec import ConversationMemoryType, IMemoryInput, IWorkingMemory, StoredRecord
 from memspec.conformance.concurrency import hammer_tasks, hammer_threads
 from memspec.conformance.driver import Driver
@@ -25,7 +24,9 @@ LT = ConversationMemoryType.LONG_TERM_MEMORY
 EPS = 2**-20
 
 
-def put(cid: str, *texts: str, memory_type: ConversationMemoryType = WM, **extra: Any) -> IMemoryInput:
+def put(
+    cid: str, *texts: str, memory_type: ConversationMemoryType = WM, **extra: Any
+) -> IMemoryInput:
     data = [IWorkingMemory(working_memory=t) for t in texts] or None
     return IMemoryInput(conversation_id=cid, memory_type=memory_type, data=data, **extra)
 
@@ -59,7 +60,9 @@ def test_store_keeps_all_items_in_order_and_replaces(manager: InMemoryManager) -
 def test_keys_are_stable_per_slot_and_distinct(manager: InMemoryManager) -> None:
     key = manager.store(put("c", "x"))
     assert key and manager.store(put("c", "y")) == key
-    others = {manager.store(put(cid, "x", memory_type=t)) for cid in ("c", "c:", "C") for t in (WM, ST)}
+    others = {
+        manager.store(put(cid, "x", memory_type=t)) for cid in ("c", "c:", "C") for t in (WM, ST)
+    }
     assert len(others) == 6 and key in others
 
 
@@ -128,7 +131,9 @@ def test_accepts_mappings_and_foreign_objects(manager: InMemoryManager) -> None:
     manager.store({"conversation_id": "m", "data": [{"working_memory": "from dict"}]})
     assert read(manager, "m") == ["from dict"]
     foreign = SimpleNamespace(
-        conversation_id="o", memory_type="SHORT_TERM_MEMORY", data=[SimpleNamespace(working_memory="obj")]
+        conversation_id="o",
+        memory_type="SHORT_TERM_MEMORY",
+        data=[SimpleNamespace(working_memory="obj")],
     )
     manager.store(foreign)
     assert read(manager, "o", ST) == ["obj"]
@@ -176,7 +181,10 @@ def test_metadata_is_kept_and_replaced_only_when_given(manager: InMemoryManager)
     assert manager.storage[key].metadata == {"a": 1}
     manager.update(put("c", "y", metadata={"b": 2}))
     assert manager.storage[key] == StoredRecord(
-        conversation_id="c", memory_type=WM, data=[IWorkingMemory(working_memory="y")], metadata={"b": 2}
+        conversation_id="c",
+        memory_type=WM,
+        data=[IWorkingMemory(working_memory="y")],
+        metadata={"b": 2},
     )
 
 
@@ -206,7 +214,9 @@ def test_fractional_ttl(clock: FakeClock) -> None:
 
 
 @pytest.mark.requirement("MM-TTL-004", "MM-TTL-005")
-def test_writes_restart_the_lifetime_and_reads_do_not(manager: InMemoryManager, clock: FakeClock) -> None:
+def test_writes_restart_the_lifetime_and_reads_do_not(
+    manager: InMemoryManager, clock: FakeClock
+) -> None:
     manager.store(put("c", "x"))
     clock.advance(50)
     manager.update(put("c", "y"))
@@ -341,7 +351,9 @@ def test_stats_counts_types_and_bytes(manager: InMemoryManager, clock: FakeClock
 
 
 @pytest.mark.requirement("MM-SEC-002")
-def test_nothing_is_logged_at_info(manager: InMemoryManager, caplog: pytest.LogCaptureFixture) -> None:
+def test_nothing_is_logged_at_info(
+    manager: InMemoryManager, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG):
         manager.store(put("c", "secret memory"))
         manager.update(put("c", "secret update"))

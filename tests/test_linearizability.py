@@ -5,7 +5,13 @@ from __future__ import annotations
 from memspec.conformance.linearizability import Event, explain
 
 
-def ev(op: str, start: int, end: int, written: tuple[str, ...] = (), observed: tuple[str, ...] | None = None) -> Event:
+def ev(
+    op: str,
+    start: int,
+    end: int,
+    written: tuple[str, ...] = (),
+    observed: tuple[str, ...] | None = None,
+) -> Event:
     return Event("s", op, written, observed, start, end)
 
 
@@ -34,13 +40,19 @@ def test_update_racing_delete_never_leaves_the_update() -> None:
 
 
 def test_a_read_of_a_torn_write_is_caught() -> None:
-    history = [ev("store", 0, 10, ("a1", "a2")), ev("store", 0, 10, ("b1", "b2")),
-               ev("retrieve", 2, 3, observed=("a1", "b2"))]
+    history = [
+        ev("store", 0, 10, ("a1", "a2")),
+        ev("store", 0, 10, ("b1", "b2")),
+        ev("retrieve", 2, 3, observed=("a1", "b2")),
+    ]
     assert explain(history, {"s": ("b1", "b2")}) is not None
 
 
 def test_initial_state_is_honoured() -> None:
-    assert explain([ev("retrieve", 0, 1, observed=("x",))], {"s": ("x",)}, initial={"s": ("x",)}) is None
+    assert (
+        explain([ev("retrieve", 0, 1, observed=("x",))], {"s": ("x",)}, initial={"s": ("x",)})
+        is None
+    )
 
 
 def test_out_of_budget_is_not_a_failure() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from memspec import ConversationMemoryType, IMemoryInput, IWorkingMemory, MemoryModel
 from memspec.conformance.target import FakeClock
 
@@ -50,7 +49,11 @@ def test_snapshot_lists_live_slots_only() -> None:
     model = MemoryModel(ttl=10, clock=clock)
     model.store(_input("old", "1"))
     clock.advance(5)
-    model.store(IMemoryInput(conversation_id="new", memory_type=ST, data=[IWorkingMemory(working_memory="2")]))
+    model.store(
+        IMemoryInput(
+            conversation_id="new", memory_type=ST, data=[IWorkingMemory(working_memory="2")]
+        )
+    )
     assert model.expires_at(("old", ConversationMemoryType.WORKING_MEMORY)) == 10
     clock.advance(5)
     assert model.snapshot() == {("new", ST): ("2",)}
@@ -59,7 +62,9 @@ def test_snapshot_lists_live_slots_only() -> None:
 
 def test_keys_are_distinct_even_with_separators_in_ids() -> None:
     wm = ConversationMemoryType.WORKING_MEMORY
-    keys = {MemoryModel.key_of((cid, t)) for cid in ["a", "a:b", "WORKING_MEMORY:a"] for t in (wm, ST)}
+    keys = {
+        MemoryModel.key_of((cid, t)) for cid in ["a", "a:b", "WORKING_MEMORY:a"] for t in (wm, ST)
+    }
     assert len(keys) == 6
 
 

@@ -6,10 +6,9 @@ import enum
 from types import SimpleNamespace
 
 import pytest
-from pydantic import ValidationError
-
 from memspec import ConversationMemoryType, IMemoryInput, IWorkingMemory, StoredRecord
 from memspec.models import as_memory_input
+from pydantic import ValidationError
 
 WM = ConversationMemoryType.WORKING_MEMORY
 
@@ -22,7 +21,10 @@ def test_memory_type_defaults_to_working_memory() -> None:
 @pytest.mark.requirement("MM-MODEL-003")
 @pytest.mark.parametrize("given", [WM, "WORKING_MEMORY"])
 def test_memory_type_accepts_member_or_value(given: object) -> None:
-    assert IMemoryInput.model_validate({"conversation_id": "c", "memory_type": given}).memory_type is WM
+    assert (
+        IMemoryInput.model_validate({"conversation_id": "c", "memory_type": given}).memory_type
+        is WM
+    )
 
 
 def test_memory_type_is_a_str_enum_with_arshai_values() -> None:

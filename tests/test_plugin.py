@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from memspec.catalogue import Profile
 from memspec.conformance import all_checks
 
@@ -18,13 +17,17 @@ def test_target_option_certifies_a_conformant_manager(pytester: pytest.Pytester)
     )
     # timing:real-time does not apply to a manager with an injected clock.
     result.assert_outcomes(passed=len(SYNC_CHECKS) - 1, skipped=1)
-    result.stdout.fnmatch_lines(["*memspec conformance*", "*: CONFORMANT on core, ttl, concurrency"])
+    result.stdout.fnmatch_lines(
+        ["*memspec conformance*", "*: CONFORMANT on core, ttl, concurrency"]
+    )
 
 
 def test_target_option_reports_broken_requirements(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(
-        "--memspec-target=corpus.broken:UpdateCreates", "--memspec-profile=core",
-        "--memspec-seed=2", *QUIET,
+        "--memspec-target=corpus.broken:UpdateCreates",
+        "--memspec-profile=core",
+        "--memspec-seed=2",
+        *QUIET,
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*MM-UPD-003: `update` of a missing slot does nothing*"])
@@ -37,7 +40,7 @@ def test_target_option_rejects_a_bad_target(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*--memspec-target: cannot import module 'no.such'*"])
 
 
-BASE_CLASS_TESTS = '''
+BASE_CLASS_TESTS = """
 import pytest
 from corpus.broken import KeepsLastItem
 from memspec.conformance import MemoryManagerConformance
@@ -64,13 +67,15 @@ class TestBroken(MemoryManagerConformance):
     @pytest.fixture
     def memory_manager_factory(self):
         return KeepsLastItem
-'''
+"""
 
 
 def test_base_class_serves_sync_async_and_finds_bugs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mine=BASE_CLASS_TESTS)
     result = pytester.runpytest(*QUIET, "-rfs")
-    async_checks = [c for c in all_checks() if c.profile in {Profile.CORE, Profile.TTL, Profile.ASYNC}]
+    async_checks = [
+        c for c in all_checks() if c.profile in {Profile.CORE, Profile.TTL, Profile.ASYNC}
+    ]
     core = [c for c in all_checks() if c.profile is Profile.CORE]
     outcomes = result.parseoutcomes()
     # Not applicable, and reported as skipped: the real-time check for clocked managers (both

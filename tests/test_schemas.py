@@ -7,7 +7,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from memspec.schemas import SCHEMA_NAMES, generate_schemas, load_schema, main, render_schema
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "spec" / "schemas"
@@ -24,7 +23,9 @@ def test_each_schema_is_a_valid_2020_12_schema(name: str) -> None:
     jsonschema.Draft202012Validator.check_schema(load_schema(name))
 
 
-def test_check_command_reports_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_command_reports_a_stale_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--write", "--dir", str(tmp_path)]) == 0
     assert main(["--check", "--dir", str(tmp_path)]) == 0
     stale = tmp_path / "report.schema.json"

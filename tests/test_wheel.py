@@ -53,8 +53,17 @@ def test_wheel_lists_package_data(wheel: Path) -> None:
 def test_installed_wheel_imports_and_loads_its_data(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
-         str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
     )
     # -S keeps the editable install's import hook out; dependencies come from this venv.

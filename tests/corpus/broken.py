@@ -12,9 +12,10 @@ import time
 import unicodedata
 from typing import Any
 
-from corpus.simple import SimpleManager
 from memspec import IMemoryInput, IWorkingMemory
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock
+
+from corpus.simple import SimpleManager
 
 logger = logging.getLogger("corpus.broken")
 
@@ -319,8 +320,12 @@ class PartialWrite(SimpleManager):
     BREAKS = ("MM-ERR-001",)
 
     def store(self, input: Any) -> str:
-        fields = input if isinstance(input, dict) else vars(input) if hasattr(input, "__dict__") else {}
-        header = self.request({k: fields[k] for k in ("conversation_id", "memory_type") if k in fields})
+        fields = (
+            input if isinstance(input, dict) else vars(input) if hasattr(input, "__dict__") else {}
+        )
+        header = self.request(
+            {k: fields[k] for k in ("conversation_id", "memory_type") if k in fields}
+        )
         data = fields.get("data") if isinstance(input, dict) else getattr(input, "data", None)
         if not data:
             raise ValueError("data must be a non-empty list")
@@ -460,6 +465,7 @@ class RealTimeNeverExpires(NoClock):
 
 
 BROKEN: tuple[type[SimpleManager], ...] = tuple(
-    cls for cls in list(globals().values())
+    cls
+    for cls in list(globals().values())
     if isinstance(cls, type) and issubclass(cls, SimpleManager) and "BREAKS" in cls.__dict__
 )
