@@ -12,5 +12,20 @@ from memspec.reference.in_memory import (
     MemoryStats,
     StorageView,
 )
+from memspec.reference.sqlite import (
+    AsyncSQLiteMemoryManager,
+    SQLiteMemoryManager,
+    temporary_async_sqlite_manager,
+    temporary_sqlite_manager,
+)
 
-__all__ = ["AsyncInMemoryManager", "InMemoryManager", "MemoryStats", "StorageView"]
+__all__ = [
+    "AsyncInMemoryManager",
+    "AsyncSQLiteMemoryManager",
+    "InMemoryManager",
+    "MemoryStats",
+    "SQLiteMemoryManager",
+    "StorageView",
+    "temporary_async_sqlite_manager",
+    "temporary_sqlite_manager",
+]
