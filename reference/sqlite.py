@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import os
 import shutil
 import sqlite3
@@ -162,7 +161,7 @@ class SQLiteMemoryManager:
         """Make the slot's content exactly ``input.data``, restart its lifetime, return its key."""
         request = as_memory_input(input)
         items = _items(request, "store")
-        row = self._row(request, items, copy.deepcopy(request.metadata) or {})
+        row = self._row(request, items, copy.deepcopy(request.metadata or {}))
 
         def work() -> None:
             now = self.clock()

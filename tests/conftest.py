@@ -1,5 +1,102 @@
-"""Shared test configuration."""
+"""Shared fixtures: a private redis-server on a free loopback port."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
 pytest_plugins = ["pytester"]
+
+
+@dataclass
+class RedisServer:
+    """A redis-server this test session started (or the one $REDIS_URL names)."""
+
+    url: str
+    port: int | None = None
+    process: subprocess.Popen[bytes] | None = None
+    directory: Path | None = None
+
+    def stop(self) -> None:
+        """Stop the server (only one the fixture started)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def start(self) -> None:
+        """Start (again) the server the fixture started, on the same port."""
+        assert self.port is not None and self.directory is not None, "not started here"
+        self.process = _launch(self.port, self.directory)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _launch(port: int, directory: Path, *extra: str) -> subprocess.Popen[bytes]:
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+        *extra,
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(64):
+                    return process
+        except OSError:
+            time.sleep(0.05)
+    process.terminate()
+    raise RuntimeError(f"redis-server did not start on port {port}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A private redis-server on a free loopback port, or the server $REDIS_URL names."""
+    if os.environ.get("REDIS_URL"):
+        yield RedisServer(os.environ["REDIS_URL"])
+        return
+    if shutil.which("redis-server") is None:
+        reason = "no redis-server on PATH and no REDIS_URL"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the Redis tests", pytrace=False)
+        pytest.skip(reason)
+    port = _free_port()
+    directory = tmp_path_factory.mktemp("redis")
+    server = RedisServer(f"redis://127.0.0.1:{port}/0", port, _launch(port, directory), directory)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_with_password(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """A second private server that requires a password: (password, port)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server on PATH")
+    port, password = _free_port(), "s3cret-Pa55word"
+    process = _launch(port, tmp_path, "--requirepass", password)
+    yield password, port
+    process.terminate()
+    process.wait(10)

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from memspec import IMemoryInput, IWorkingMemory, MemoryBackendError
 from memspec.conformance import certify
 from memspec.conformance.target import FakeClock, Target
@@ -104,7 +103,7 @@ def test_writes_survive_a_kill_in_the_middle_of_a_stream(tmp_path: Path) -> None
 def test_a_corrupt_file_is_a_backend_error_and_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "memory.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(MemoryBackendError, match="memory.db") as caught:
+    with pytest.raises(MemoryBackendError, match=r"memory\.db") as caught:
         SQLiteMemoryManager(path)
     assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
     assert path.read_bytes() == b"this is not a database" * 100
@@ -112,7 +111,7 @@ def test_a_corrupt_file_is_a_backend_error_and_is_left_alone(tmp_path: Path) -> 
 
 @pytest.mark.requirement("MM-DUR-002")
 def test_a_missing_directory_is_a_backend_error(tmp_path: Path) -> None:
-    with pytest.raises(MemoryBackendError, match="open on .*missing.*failed"):
+    with pytest.raises(MemoryBackendError, match=r"open on .*missing.*failed"):
         SQLiteMemoryManager(tmp_path / "missing" / "memory.db")
 
 
@@ -123,7 +122,7 @@ def test_a_read_only_connection_fails_writes_and_keeps_the_data(tmp_path: Path) 
         manager.store(put("c", "kept"))
     manager = SQLiteMemoryManager(path)
     manager._db.execute("PRAGMA query_only = ON")
-    with pytest.raises(MemoryBackendError, match="store on .* failed") as caught:
+    with pytest.raises(MemoryBackendError, match=r"store on .* failed") as caught:
         manager.store(put("c", "lost?"))
     assert isinstance(caught.value.__cause__, sqlite3.Error)
     assert texts(manager, "c") == ["kept"]
@@ -135,10 +134,12 @@ def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "memory.db"
     SQLiteMemoryManager(path).close()
     db = sqlite3.connect(path)
-    db.execute("UPDATE memspec_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    db.execute(
+        "UPDATE memspec_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),)
+    )
     db.commit()
     db.close()
-    with pytest.raises(MemoryBackendError, match="schema version 2; this memspec reads version 1"):
+    with pytest.raises(MemoryBackendError, match=r"schema version 2; this memspec reads version 1"):
         SQLiteMemoryManager(path)
 
 
