@@ -46,6 +46,8 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/in_memory.py
+	$(BIN)/python benchmarks/sqlite_manager.py
+	$(BIN)/python benchmarks/redis_manager.py
 
 clean:
 	rm -rf build dist site .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,179 @@
+"""Redis managers against raw redis-py: store+retrieve pairs per second, in one run.
+
+Starts a private redis-server on a free loopback port (or uses $REDIS_URL), then times, in
+interleaved rounds, N store+retrieve pairs through RedisWorkingMemoryManager and
+AsyncRedisWorkingMemoryManager and N SET+GET pairs of the same JSON through raw redis-py
+(sync and asyncio). Target: each manager at least 0.8x its raw client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+import redis
+import redis.asyncio
+
+from memspec import IMemoryInput, IWorkingMemory
+from memspec.reference import AsyncRedisWorkingMemoryManager, RedisWorkingMemoryManager
+
+TTL_MS = 60_000
+
+
+def _server() -> tuple[str, subprocess.Popen[bytes] | None]:
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"], None
+    if shutil.which("redis-server") is None:
+        raise SystemExit("no redis-server on PATH and no REDIS_URL")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    directory = tempfile.mkdtemp(prefix="memspec-bench-redis-")
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            directory,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            return url, process
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise SystemExit("redis-server did not start")
+
+
+def _requests(count: int) -> list[IMemoryInput]:
+    return [
+        IMemoryInput(
+            conversation_id=f"conversation-{i}",
+            data=[IWorkingMemory(working_memory=f"the user's name is Alice, visit {i}")],
+        )
+        for i in range(count)
+    ]
+
+
+def _raw_value(request: IMemoryInput) -> str:
+    data = request.data or []
+    return json.dumps(
+        {
+            "format": 1,
+            "conversation_id": request.conversation_id,
+            "memory_type": request.memory_type.value,
+            "data": [{"working_memory": item.working_memory} for item in data],
+            "metadata": {},
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=5000, help="pairs per timed round")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    url, process = _server()
+    try:
+        requests = _requests(args.pairs)
+        raw_values = [(f"raw:{r.conversation_id}", _raw_value(r)) for r in requests]
+        client = redis.Redis.from_url(url)
+        manager = RedisWorkingMemoryManager(url, ttl=TTL_MS / 1000, namespace="bench")
+
+        def raw_sync() -> None:
+            for key, value in raw_values:
+                client.set(key, value, px=TTL_MS)
+                json.loads(client.get(key) or b"null")
+
+        def managed_sync() -> None:
+            for request in requests:
+                manager.store(request)
+                manager.retrieve(request)
+
+        loop = asyncio.new_event_loop()
+        aclient = redis.asyncio.Redis.from_url(url)
+        amanager = AsyncRedisWorkingMemoryManager(url, ttl=TTL_MS / 1000, namespace="bench-async")
+
+        async def raw_async_pairs() -> None:
+            for key, value in raw_values:
+                await aclient.set(key, value, px=TTL_MS)
+                json.loads(await aclient.get(key) or b"null")
+
+        async def managed_async_pairs() -> None:
+            for request in requests:
+                await amanager.store(request)
+                await amanager.retrieve(request)
+
+        contenders: dict[str, Callable[[], None]] = {
+            "raw redis-py": raw_sync,
+            "RedisWorkingMemoryManager": managed_sync,
+            "raw redis.asyncio": lambda: loop.run_until_complete(raw_async_pairs()),
+            "AsyncRedisWorkingMemoryManager": lambda: loop.run_until_complete(
+                managed_async_pairs()
+            ),
+        }
+        rates: dict[str, list[float]] = {name: [] for name in contenders}
+        for name, run in contenders.items():  # warm-up: connections, scripts, caches
+            run()
+        for round_number in range(args.rounds):
+            names = list(contenders)
+            order = names[round_number % 4 :] + names[: round_number % 4]
+            for name in order:
+                started = time.perf_counter()
+                contenders[name]()
+                rates[name].append(args.pairs / (time.perf_counter() - started))
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, redis-py {redis.__version__}, server {url}"
+        )
+        print(f"{args.rounds} interleaved rounds of {args.pairs} store+retrieve pairs\n")
+        for name, values in rates.items():
+            print(f"  {name:<32}{statistics.median(values):>10,.0f} pairs/s")
+
+        def ratio(ours: str, raw: str) -> float:
+            return statistics.median(a / b for a, b in zip(rates[ours], rates[raw], strict=True))
+
+        print("\nratios (median of per-round ratios; target >= 0.80x):")
+        print(
+            f"  sync manager / raw redis-py:       {ratio('RedisWorkingMemoryManager', 'raw redis-py'):.2f}x"
+        )
+        print(
+            f"  async manager / raw redis.asyncio: "
+            f"{ratio('AsyncRedisWorkingMemoryManager', 'raw redis.asyncio'):.2f}x"
+        )
+        manager.clear_namespace()
+        loop.run_until_complete(amanager.clear_namespace())
+        loop.run_until_complete(amanager.aclose())
+        loop.run_until_complete(aclient.aclose())
+        loop.close()
+        return 0
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
