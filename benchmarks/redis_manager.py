@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 
 import redis
 import redis.asyncio
-
 from memspec import IMemoryInput, IWorkingMemory
 from memspec.reference import AsyncRedisWorkingMemoryManager, RedisWorkingMemoryManager
 
@@ -135,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         }
         rates: dict[str, list[float]] = {name: [] for name in contenders}
-        for name, run in contenders.items():  # warm-up: connections, scripts, caches
+        for run in contenders.values():  # warm-up: connections, scripts, caches
             run()
         for round_number in range(args.rounds):
             names = list(contenders)
@@ -156,9 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return statistics.median(a / b for a, b in zip(rates[ours], rates[raw], strict=True))
 
         print("\nratios (median of per-round ratios; target >= 0.80x):")
-        print(
-            f"  sync manager / raw redis-py:       {ratio('RedisWorkingMemoryManager', 'raw redis-py'):.2f}x"
-        )
+        sync_ratio = ratio("RedisWorkingMemoryManager", "raw redis-py")
+        print(f"  sync manager / raw redis-py:       {sync_ratio:.2f}x")
         print(
             f"  async manager / raw redis.asyncio: "
             f"{ratio('AsyncRedisWorkingMemoryManager', 'raw redis.asyncio'):.2f}x"

@@ -27,7 +27,13 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 import redis.asyncio
 from memspec.errors import MemoryBackendError
-from memspec.models import IMemoryInput, IWorkingMemory, StoredRecord, as_memory_input
+from memspec.models import (
+    STORED_RECORD_FORMAT,
+    IMemoryInput,
+    IWorkingMemory,
+    StoredRecord,
+    as_memory_input,
+)
 from memspec.ttl import DEFAULT_TTL, validate_ttl
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -106,22 +112,24 @@ class _Codec:
         self.px = None if ttl is None else max(1, math.ceil(ttl * 1000))
 
     def key(self, request: IMemoryInput) -> str:
-        return f"{self.namespace}:wm:{request.memory_type.value}:{request.conversation_id}"
+        return f"{self.namespace}:wm:{request.memory_type._value_}:{request.conversation_id}"
 
     def pattern(self) -> str:
         return f"{_escape_glob(self.namespace)}:wm:*"
 
     @staticmethod
     def encode(request: IMemoryInput, items: list[IWorkingMemory], metadata: Any) -> str:
-        record = StoredRecord(
-            conversation_id=request.conversation_id,
-            memory_type=request.memory_type,
-            data=items,
-            metadata=metadata or {},
-        )
-        text = json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
-        text.encode("utf-8")  # a lone surrogate fails here, before anything is sent
-        return text
+        """The record as compact JSON, built directly: the input is validated already, and
+        this is the write path. Its shape is the stored-record schema's (a test checks it).
+        Non-JSON metadata raises ``TypeError`` here, before anything is sent."""
+        record = {
+            "format": STORED_RECORD_FORMAT,
+            "conversation_id": request.conversation_id,
+            "memory_type": request.memory_type._value_,
+            "data": [{"working_memory": item.working_memory} for item in items],
+            "metadata": metadata or {},
+        }
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     def decode(self, key: str, raw: bytes | str | None) -> list[IWorkingMemory]:
         if raw is None:
