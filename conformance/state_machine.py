@@ -30,6 +30,7 @@ from hypothesis.stateful import (
 from memspec.catalogue import Profile
 from memspec.conformance.checks import Check, Context, Skip, close_manager
 from memspec.conformance.driver import CallTimeout, Driver
+from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.target import FakeClock
 from memspec.conformance.vectors import item_texts
@@ -394,7 +395,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             raise CheckFailure(blame, message, reproduction=self.snippet())
 
         def snippet(self) -> str:
-            return _snippet(context, self.code)
+            return snippet(context.target.name, context.is_async, self.code, clock_start=1000.0)
 
     return MemoryMachine
 
@@ -410,40 +411,6 @@ def _shown(texts: list[str]) -> str:
 
 def _shown_slot(slot: SlotKey) -> str:
     return f"({short(slot[0], 60)}, {slot[1].name})"
-
-
-def _snippet(context: Context, code: list[str]) -> str:
-    """A self-contained program that replays the steps against the target."""
-    module, colon, attr = context.target.name.partition(":")
-    if colon:
-        source = [f"from {module} import {attr.split('.')[0]}", "", f"factory = {attr}"]
-    else:
-        source = ["", f"factory = ...  # replace with the factory under test: {module}"]
-    head = [
-        "from memspec import ConversationMemoryType as T, IMemoryInput, IWorkingMemory as W",
-        "from memspec.conformance import FakeClock",
-        *source,
-        "BIG = " + repr("é\U0001f600") + " * (1 << 18)",
-        "clock = FakeClock(1000.0)",
-        "",
-        "def texts(items):",
-        "    return [item.working_memory for item in items]",
-        "",
-    ]
-    body = list(code)
-    if context.is_async:
-        body = [
-            line.replace("manager.store(", "await manager.store(")
-            .replace("manager.update(", "await manager.update(")
-            .replace("manager.delete(", "await manager.delete(")
-            .replace("manager.retrieve(", "await manager.retrieve(")
-            for line in body
-        ]
-        indented = ["    " + line.replace("\n", "\n    ") for line in body]
-        return "\n".join(
-            ["import asyncio", *head, "async def main():", *indented, "", "asyncio.run(main())"]
-        )
-    return "\n".join([*head, *body])
 
 
 def _run(context: Context, *, with_time: bool) -> None:

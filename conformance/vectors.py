@@ -8,6 +8,7 @@ from typing import Any
 from memspec.catalogue import Profile
 from memspec.conformance.checks import Check, Context, Skip
 from memspec.conformance.driver import CallTimeout
+from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.target import UNSET, FakeClock
 from memspec.models import ConversationMemoryType, IMemoryInput
@@ -16,6 +17,7 @@ from memspec.vectors import (
     Expect,
     RetrieveStep,
     StoreStep,
+    TextRepeat,
     Vector,
     expand_text,
     load_vectors,
@@ -72,47 +74,100 @@ def build_input(raw: dict[str, Any]) -> Any:
 
 
 def run_vector(vector: Vector, context: Context) -> None:
-    """Run one vector against a fresh manager; raise ``CheckFailure`` at the first wrong step."""
+    """Run one vector against a fresh manager; raise ``CheckFailure`` at the first wrong step.
+
+    The failure carries a snippet that replays the vector's steps up to the wrong one.
+    """
     if vector.needs_clock and not context.target.accepts_clock:
         raise Skip("the vector moves the clock and the target takes no clock parameter")
     clock = FakeClock(vector.clock_start)
     setup = vector.manager
     ttl = setup.ttl if setup.pass_ttl else UNSET
+    arguments = ", ".join(
+        ([f"ttl={ttl!r}"] if setup.pass_ttl else [])
+        + (["clock=clock"] if context.target.accepts_clock else [])
+    )
+    code = [f"manager = factory({arguments})"]
+
+    def fail(ids: tuple[str, ...], message: str) -> CheckFailure:
+        reproduction = snippet(
+            context.target.name, context.is_async, code, clock_start=vector.clock_start
+        )
+        return CheckFailure(ids, message, reproduction=reproduction)
+
     blamed = setup.requirements or ("MM-TTL-001",)
     try:
         driver = context.manager(ttl=ttl, clock=clock)
     except INVALID as exc:
         if setup.expect == "invalid-argument":
             return
-        raise CheckFailure(blamed, f"building with ttl={ttl!r} raised {exc!r}") from exc
+        raise fail(blamed, f"building with ttl={ttl!r} raised {exc!r}") from exc
     except CallTimeout as exc:
-        raise CheckFailure(blamed, f"building with ttl={ttl!r}: {exc}") from exc
+        raise fail(blamed, f"building with ttl={ttl!r}: {exc}") from exc
     if setup.expect == "invalid-argument":
-        raise CheckFailure(blamed, f"the constructor accepted the invalid ttl={ttl!r}")
+        raise fail(blamed, f"the constructor accepted the invalid ttl={ttl!r}")
     keys: dict[str, Any] = {}
     for index, step in enumerate(vector.steps, start=1):
         if isinstance(step, AdvanceStep):
             clock.advance(step.seconds)
+            code.append(f"clock.advance({step.seconds!r})")
             continue
+        code.extend(_code(step))
         ids = step.requirements or (_BASIC[step.op],)
         where = f"{vector.id} step {index} ({step.op} {short(step.input, 100)})"
         try:
             result = driver.call(step.op, build_input(step.input))
         except CallTimeout as exc:
-            raise CheckFailure(ids, f"{where}: {exc}") from exc
+            raise fail(ids, f"{where}: {exc}") from exc
         except Exception as exc:
             if step.expect is Expect.INVALID_INPUT and isinstance(exc, INVALID):
                 continue
             wanted = "ValueError or TypeError" if step.expect is Expect.INVALID_INPUT else "success"
-            raise CheckFailure(
+            raise fail(
                 ids, f"{where}: expected {wanted}, raised {type(exc).__name__}: {exc}"
             ) from exc
         if step.expect is Expect.INVALID_INPUT:
-            raise CheckFailure(ids, f"{where}: accepted invalid input, returned {short(result)}")
+            raise fail(ids, f"{where}: accepted invalid input, returned {short(result)}")
         problem = _judge(step, result, keys)
         if problem is not None:
             message, blamed_ids = problem
-            raise CheckFailure(blamed_ids or ids, f"{where}: {message}")
+            raise fail(blamed_ids or ids, f"{where}: {message}")
+
+
+def _python(value: Any) -> str:
+    """A vector's JSON text (or ``{repeat, count}``) as a Python expression."""
+    if isinstance(value, TextRepeat):
+        return f"{value.repeat!r} * {value.count}"
+    return repr(value)
+
+
+def _code(step: Any) -> list[str]:
+    """The snippet lines for one operation step."""
+    call = f"manager.{step.op}(build_input({step.input!r}))"
+    if step.expect is Expect.INVALID_INPUT:
+        return [
+            "try:",
+            f"    {call}",
+            "except (ValueError, TypeError):",
+            "    pass",
+            "else:",
+            "    raise AssertionError('invalid input was accepted')",
+        ]
+    if isinstance(step, RetrieveStep):
+        expected = ", ".join(_python(text) for text in step.items or ())
+        return [f"assert texts({call}) == [{expected}]"]
+    if isinstance(step, StoreStep):
+        lines = [f"key = {call}", "assert isinstance(key, str) and key"]
+        if step.key_equals is not None:
+            lines.append(f"assert key == keys[{step.key_equals!r}]")
+        lines.extend(f"assert key != keys[{name!r}]" for name in step.key_differs_from)
+        if step.save_key_as is not None:
+            lines.insert(0, "keys = globals().setdefault('keys', {})")
+            lines.append(f"keys[{step.save_key_as!r}] = key")
+        elif step.key_equals or step.key_differs_from:
+            lines.insert(0, "keys = globals().setdefault('keys', {})")
+        return lines
+    return [f"assert {call} is None"]
 
 
 def item_texts(result: Any) -> list[str] | str:

@@ -119,3 +119,24 @@ def test_a_broken_vector_file_is_named(tmp_path: Path) -> None:
     path.write_text("{", "utf-8")
     with pytest.raises(VectorError, match="not valid JSON"):
         load_vector(path)
+
+
+@pytest.mark.parametrize(
+    ("broken", "vector"),
+    [
+        ("KeepsFirstItem", "store-retrieve"),
+        ("UpdateKeepsLifetime", "ttl-restart-on-write"),
+        ("ZeroTTLMeansForever", "ttl-invalid-zero"),
+        ("AcceptsEmptyWrites", "invalid-input"),
+    ],
+)
+def test_a_vector_failure_comes_with_a_snippet_that_reproduces_it(broken: str, vector: str) -> None:
+    import corpus.broken
+
+    target = Target.from_factory(getattr(corpus.broken, broken))
+    outcome = run_check(VECTOR_CHECKS[f"vector:{vector}"], Context(target, is_async=False))
+    (failure,) = outcome.failures
+    assert failure.reproduction is not None
+    assert f"from corpus.broken import {broken}" in failure.reproduction
+    with pytest.raises(AssertionError):
+        exec(compile(failure.reproduction, "<reproduction>", "exec"), {})
