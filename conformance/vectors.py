@@ -88,6 +88,15 @@ def run_vector(vector: Vector, context: Context) -> None:
         + (["clock=clock"] if context.target.accepts_clock else [])
     )
     code = [f"manager = factory({arguments})"]
+    if setup.expect == "invalid-argument":
+        code = [
+            "try:",
+            f"    factory({arguments})",
+            "except (ValueError, TypeError):",
+            "    pass",
+            "else:",
+            f"    raise AssertionError('the constructor accepted ttl={ttl!r}')",
+        ]
 
     def fail(ids: tuple[str, ...], message: str) -> CheckFailure:
         reproduction = snippet(
