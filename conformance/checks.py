@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import inspect
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from memspec.catalogue import Profile
-from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, Driver
+from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, CallTimeout, Driver
 from memspec.conformance.results import CheckFailure, CheckOutcome, Failure
 from memspec.conformance.target import UNSET, FakeClock, Target
 
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 Depth = Literal["quick", "default", "thorough"]
+
+#: Seconds one check may take in all, unless told otherwise.
+DEFAULT_CHECK_TIMEOUT = 300.0
 
 #: How hard the randomised checks search, per depth: hypothesis examples and steps per example.
 DEPTHS: dict[str, dict[str, int]] = {
@@ -68,6 +72,9 @@ class Context:
     timeout: float = DEFAULT_CALL_TIMEOUT
     shrink: bool = True
     """Whether randomised checks shrink a failure to a minimal reproduction (slower)."""
+    check_timeout: float = DEFAULT_CHECK_TIMEOUT
+    """Seconds one check may take in all; calls after that fail with CallTimeout."""
+    deadline: float | None = None
     _drivers: list[Driver] = field(default_factory=list)
 
     @property
@@ -77,8 +84,7 @@ class Context:
 
     def manager(self, ttl: Any = UNSET, clock: FakeClock | None = None) -> Driver:
         """Build a fresh manager (on its own driver thread) and return the driver."""
-        driver = Driver(timeout=self.timeout)
-        self._drivers.append(driver)
+        driver = self.driver()
         driver.attach(
             driver.run_sync(lambda: self.target.build(ttl=ttl, clock=clock), label="build")
         )
@@ -89,10 +95,17 @@ class Context:
         reopen = self.target.reopen
         if reopen is None:
             raise Skip("the target gives no way to open a second manager on the same backend")
-        second = Driver(timeout=self.timeout)
-        self._drivers.append(second)
+        second = self.driver()
         second.attach(second.run_sync(lambda: reopen(driver.manager), label="reopen"))
         return second
+
+    def driver(self) -> Driver:
+        """A driver bound by the call time limit and the check's deadline, closed at the end."""
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.check_timeout
+        driver = Driver(timeout=self.timeout, deadline=self.deadline)
+        self._drivers.append(driver)
+        return driver
 
     def clock(self) -> FakeClock:
         """A fake clock, or :class:`Skip` when the target cannot take one."""
@@ -137,6 +150,7 @@ def _fast_thread_switching() -> Iterator[None]:
 def run_check(check: Check, context: Context) -> CheckOutcome:
     """Run one check and turn what happened into a :class:`CheckOutcome`."""
     outcome = CheckOutcome(check=check.name)
+    context.deadline = time.monotonic() + context.check_timeout
     try:
         with _fast_thread_switching():
             check.run(context)
@@ -148,6 +162,8 @@ def run_check(check: Check, context: Context) -> CheckOutcome:
             [i for i in check.requirements if i not in failure.failure.requirement_ids],
             f"not reached: {check.name} stopped at its first failure",
         )
+    except CallTimeout as exc:
+        outcome.fail(Failure(check.requirements, f"{check.name}: {exc}"))
     except Exception as exc:
         outcome.fail(
             Failure(
@@ -159,6 +175,7 @@ def run_check(check: Check, context: Context) -> CheckOutcome:
         outcome.pass_(check.requirements)
     finally:
         context.close()
+        context.deadline = None
     return outcome
 
 

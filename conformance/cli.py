@@ -17,7 +17,7 @@ from typing import TextIO
 
 from memspec import __version__
 from memspec.catalogue import Profile, catalogue
-from memspec.conformance.checks import DEPTHS
+from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS
 from memspec.conformance.report import badge_svg, markdown, summary, table
 from memspec.conformance.runner import Progress, certify
 from memspec.conformance.target import TargetError, resolve_target
@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         help="time limit of a single manager call (default 10)",
     )
     run.add_argument(
+        "--check-timeout",
+        type=float,
+        default=DEFAULT_CHECK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time limit of a whole check (default {DEFAULT_CHECK_TIMEOUT:g})",
+    )
+    run.add_argument(
         "--no-shrink",
         dest="shrink",
         action="store_false",
@@ -121,6 +128,7 @@ def _certify(args: argparse.Namespace) -> int:
             seed=args.seed,
             timeout=args.timeout,
             shrink=args.shrink,
+            check_timeout=args.check_timeout,
             progress=progress,
         )
     except TargetError as exc:

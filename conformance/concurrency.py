@@ -185,6 +185,10 @@ def _update_delete_race(context: Context) -> None:
     manager = driver.manager
     pairs = 25  # slots raced per round: one thread updates them while another deletes them
     for round_number in range(context.budget["rounds"]):
+        if context.deadline is not None and time.monotonic() > context.deadline:
+            raise CheckFailure(
+                ("MM-CONC-001",), f"the check ran out of its time limit after {round_number} rounds"
+            )
         slots = [f"race-{round_number}-{i}" for i in range(pairs)]
         driver.call_many(
             "store",

@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -31,10 +32,19 @@ class CallTimeout(Exception):
 class Driver:
     """Runs a manager's operations on a private thread and event loop, with a time limit."""
 
-    def __init__(self, manager: Any = None, *, timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        manager: Any = None,
+        *,
+        timeout: float = DEFAULT_CALL_TIMEOUT,
+        deadline: float | None = None,
+    ) -> None:
         self.manager: Any = None
         self.is_async = False
         self.timeout = timeout
+        #: ``time.monotonic()`` reading after which no call may start or go on (the check's
+        #: own time limit); ``None`` for none.
+        self.deadline = deadline
         if manager is not None:
             self.attach(manager)
         self._loop = asyncio.new_event_loop()
@@ -107,13 +117,21 @@ class Driver:
         if self._hung is not None:
             coroutine.close()
             raise CallTimeout(f"not called: an earlier {self._hung} call never returned")
+        limit, reason = self.timeout, f"{label} did not return within {self.timeout:g} s"
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                coroutine.close()
+                raise CallTimeout(f"not called: the check ran out of its time limit ({label})")
+            if left < limit:
+                limit, reason = left, f"{label} was still running when the check's time ran out"
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         try:
-            return future.result(self.timeout)
+            return future.result(limit)
         except concurrent.futures.TimeoutError:
             future.cancel()
             self._hung = label
-            raise CallTimeout(f"{label} did not return within {self.timeout:g} s") from None
+            raise CallTimeout(reason) from None
 
     def close(self) -> None:
         """Stop the worker thread (left running, detached, if a call hung)."""

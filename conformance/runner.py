@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from memspec import __version__
 from memspec.catalogue import Level, Profile, Requirement, Scope, catalogue
 from memspec.conformance.checks import (
+    DEFAULT_CHECK_TIMEOUT,
     DEPTHS,
     Check,
     Context,
@@ -163,11 +164,13 @@ def certify(
     seed: int | None = None,
     timeout: float = DEFAULT_CALL_TIMEOUT,
     shrink: bool = True,
+    check_timeout: float = DEFAULT_CHECK_TIMEOUT,
     progress: Callable[[Progress], None] | None = None,
     checks: Sequence[Check] | None = None,
 ) -> CertificationReport:
     """Certify ``target`` (a :class:`Target` or ``"module:attr"``) and return the report.
 
+    ``timeout`` bounds each call and ``check_timeout`` each check as a whole.
     ``shrink=False`` skips minimising hypothesis failures: faster, but the reproduction
     snippet is the first failing sequence found rather than the shortest. Raises
     :class:`TargetError` for a target that cannot be certified at all.
@@ -192,7 +195,13 @@ def certify(
             progress(Progress(index, len(plan), check))
         began = time.monotonic()
         context = Context(
-            target, is_async, depth=depth, seed=run_seed, timeout=timeout, shrink=shrink
+            target,
+            is_async,
+            depth=depth,
+            seed=run_seed,
+            timeout=timeout,
+            shrink=shrink,
+            check_timeout=check_timeout,
         )
         outcome = run_check(check, context)
         outcomes.append(outcome)

@@ -192,7 +192,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             if hung:
                 raise hung[0]
             self.model = MemoryModel(ttl=ttl, clock=self.clock)
-            driver = self.driver = Driver(timeout=context.timeout)
+            driver = self.driver = Driver(timeout=context.timeout, deadline=context.deadline)
             clock = self.clock if target.accepts_clock else None
             self.code.append(f"manager = factory(ttl={ttl!r}{', clock=clock' if clock else ''})")
             manager = self.call(
@@ -397,6 +397,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
         def snippet(self) -> str:
             return snippet(context.target.name, context.is_async, self.code, clock_start=1000.0)
 
+    MemoryMachine.hung = hung  # type: ignore[attr-defined]
     return MemoryMachine
 
 
@@ -433,7 +434,13 @@ def _run(context: Context, *, with_time: bool) -> None:
     # from the callable, so each run gets a fresh one carrying this run's seed.
     factory: Any = hypothesis_seed(context.seed)(lambda: machine())
     with with_reporter(lambda _message: None):
-        run_state_machine_as_test(factory, settings=configured)
+        try:
+            run_state_machine_as_test(factory, settings=configured)
+        except BaseException as exc:
+            hung: list[CheckFailure] = machine.hung  # type: ignore[attr-defined]
+            if hung:  # whatever hypothesis made of it, the first hang is the finding
+                raise hung[0] from exc
+            raise
 
 
 CHECKS: tuple[Check, ...] = (

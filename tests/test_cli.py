@@ -121,3 +121,26 @@ def test_requirements_command_reads_the_catalogue(capsys: pytest.CaptureFixture[
     assert listed and all(r["profile"] == "ttl" for r in listed)
     assert main(["requirements"]) == 0
     assert "MM-STORE-001" in capsys.readouterr().out
+
+
+def test_a_slow_target_is_bounded_by_the_check_time_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    started = time.monotonic()
+    status = main(
+        [
+            "certify",
+            "corpus.broken:Sluggish",
+            "--profile",
+            "core",
+            "--seed",
+            "1",
+            "--check-timeout",
+            "1",
+            "-q",
+            "--no-shrink",
+        ]
+    )
+    assert time.monotonic() - started < 60
+    assert status == 1
+    assert "NOT CONFORMANT" in capsys.readouterr().out

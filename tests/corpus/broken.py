@@ -448,6 +448,14 @@ class HangsOnRead(SimpleManager):
         return []
 
 
+class Sluggish(SimpleManager):
+    """Correct, but every write takes 20 ms: a whole run needs far more than a minute."""
+
+    def store(self, input: Any) -> str:
+        time.sleep(0.02)
+        return super().store(input)
+
+
 class NoClock(SimpleManager):
     """Correct, but with no clock parameter: only real-time TTL checks can judge it."""
 
