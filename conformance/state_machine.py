@@ -397,7 +397,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
         def snippet(self) -> str:
             return snippet(context.target.name, context.is_async, self.code, clock_start=1000.0)
 
-    MemoryMachine.hung = hung  # type: ignore[attr-defined]
+    MemoryMachine.hung = hung
     return MemoryMachine
 
 
