@@ -10,6 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from memspec.reference.agent import (
+    ILLM,
+    IAgentInput,
+    ILLMConfig,
+    ILLMInput,
+    WorkingMemoryAgent,
+)
 from memspec.reference.in_memory import (
     AsyncInMemoryManager,
     InMemoryManager,
@@ -23,29 +30,41 @@ from memspec.reference.sqlite import (
     temporary_sqlite_manager,
 )
 
-_REDIS_NAMES = ("AsyncRedisWorkingMemoryManager", "RedisWorkingMemoryManager")
+#: Names imported on first use, because they need an optional extra: name -> (module, extra).
+_LAZY = {
+    "AsyncRedisWorkingMemoryManager": ("memspec.reference.redis", "redis"),
+    "RedisWorkingMemoryManager": ("memspec.reference.redis", "redis"),
+    "OpenAIClient": ("memspec.reference.llm", "openai"),
+}
 
 __all__ = [
+    "ILLM",
     "AsyncInMemoryManager",
     "AsyncRedisWorkingMemoryManager",
     "AsyncSQLiteMemoryManager",
+    "IAgentInput",
+    "ILLMConfig",
+    "ILLMInput",
     "InMemoryManager",
     "MemoryStats",
+    "OpenAIClient",
     "RedisWorkingMemoryManager",
     "SQLiteMemoryManager",
     "StorageView",
+    "WorkingMemoryAgent",
     "temporary_async_sqlite_manager",
     "temporary_sqlite_manager",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _REDIS_NAMES:
+    if name in _LAZY:
+        module_name, extra = _LAZY[name]
         try:
-            module = importlib.import_module("memspec.reference.redis")
+            module = importlib.import_module(module_name)
         except ImportError as exc:
             raise ImportError(
-                f"{name} needs redis-py: pip install 'memspec[redis]' ({exc})"
+                f"{name} needs the {extra!r} extra: pip install 'memspec[{extra}]'"
             ) from exc
         return getattr(module, name)
     raise AttributeError(f"module 'memspec.reference' has no attribute {name!r}")

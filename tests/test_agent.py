@@ -1,0 +1,284 @@
+"""WorkingMemoryAgent: every return path, concurrency, the HTTP client, the examples."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock
+
+import pytest
+from conftest import RedisServer
+from memspec import IMemoryInput
+from memspec.reference import (
+    AsyncInMemoryManager,
+    IAgentInput,
+    ILLMConfig,
+    ILLMInput,
+    InMemoryManager,
+    OpenAIClient,
+    SQLiteMemoryManager,
+    WorkingMemoryAgent,
+)
+from memspec.reference.redis import AsyncRedisWorkingMemoryManager, RedisWorkingMemoryManager
+from openai_server import base_url, serving
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def said(conversation_id: str, message: str = "I like tea") -> IAgentInput:
+    return IAgentInput(message=message, metadata={"conversation_id": conversation_id})
+
+
+def memory(manager: Any, conversation_id: str) -> list[str]:
+    result = manager.retrieve(IMemoryInput(conversation_id=conversation_id))
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return [item.working_memory for item in result]
+
+
+class EchoLLM:
+    """Answers with the current memory plus the new message, after an optional pause."""
+
+    def __init__(self, pause: float = 0.0) -> None:
+        self.pause = pause
+        self.seen: list[ILLMInput] = []
+
+    async def chat(self, input: ILLMInput) -> Mapping[str, Any]:
+        self.seen.append(input)
+        await asyncio.sleep(self.pause)
+        from openai_server import answer
+
+        return {"llm_response": answer(input.user_message)}
+
+
+def test_mock_llm_memory_is_stored_and_retrievable() -> None:
+    llm = AsyncMock()
+    llm.chat.return_value = {"llm_response": "The user's name is Bob."}
+    manager = InMemoryManager()
+    agent = WorkingMemoryAgent(llm_client=llm, memory_manager=manager)
+    assert asyncio.run(agent.process(said("c", "My name is Bob"))) == "success"
+    assert memory(manager, "c") == ["The user's name is Bob."]
+    (request,) = llm.chat.call_args.args
+    assert (
+        "My name is Bob" in request.user_message
+        and "(no working memory yet)" in request.user_message
+    )
+
+
+def test_second_message_updates_with_the_current_memory() -> None:
+    llm, manager = EchoLLM(), InMemoryManager()
+    agent = WorkingMemoryAgent(llm_client=llm, memory_manager=manager, system_prompt="Be brief.")
+    asyncio.run(agent.process(said("c", "first")))
+    asyncio.run(agent.process(said("c", "second")))
+    assert memory(manager, "c") == ["user said: first\nuser said: second"]
+    assert (
+        "user said: first" in llm.seen[1].user_message and llm.seen[1].system_prompt == "Be brief."
+    )
+
+
+@pytest.mark.parametrize("metadata", [None, {}, {"conversation_id": ""}, {"conversation_id": 5}])
+def test_no_conversation_id_is_an_error(metadata: Any) -> None:
+    agent = WorkingMemoryAgent(llm_client=EchoLLM(), memory_manager=InMemoryManager())
+    assert asyncio.run(agent.process(IAgentInput(message="x", metadata=metadata))) == (
+        "error: metadata has no conversation_id"
+    )
+
+
+class Failing:
+    """An LLM or manager method that raises."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def chat(self, input: ILLMInput) -> Mapping[str, Any]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("llm", "expected"),
+    [
+        (Failing(TimeoutError("model timed out")), "error: the LLM call failed: model timed out"),
+        (
+            AsyncMock(chat=AsyncMock(return_value={"llm_response": "  "})),
+            "error: the LLM returned no working memory",
+        ),
+        (
+            AsyncMock(chat=AsyncMock(return_value={"other": 1})),
+            "error: the LLM returned no working memory",
+        ),
+    ],
+)
+def test_llm_failures_never_overwrite_the_memory(llm: Any, expected: str) -> None:
+    manager = InMemoryManager()
+    asyncio.run(
+        WorkingMemoryAgent(llm_client=EchoLLM(), memory_manager=manager).process(said("c", "kept"))
+    )
+    agent = WorkingMemoryAgent(llm_client=llm, memory_manager=manager)
+    assert asyncio.run(agent.process(said("c"))) == expected
+    assert memory(manager, "c") == ["user said: kept"]
+
+
+class BrokenManager(InMemoryManager):
+    def __init__(self, broken: str) -> None:
+        super().__init__()
+        self.broken = broken
+
+    def retrieve(self, input: Any) -> Any:
+        if self.broken == "retrieve":
+            raise ConnectionError("backend down")
+        return super().retrieve(input)
+
+    def store(self, input: Any) -> str:
+        if self.broken == "store":
+            raise ConnectionError("backend down")
+        return super().store(input)
+
+
+def test_a_failed_read_writes_nothing_and_a_failed_write_is_reported() -> None:
+    reading = BrokenManager("retrieve")
+    llm = EchoLLM()
+    agent = WorkingMemoryAgent(llm_client=llm, memory_manager=reading)
+    assert (
+        asyncio.run(agent.process(said("c")))
+        == "error: could not read the working memory: backend down"
+    )
+    assert llm.seen == []
+    writing = BrokenManager("store")
+    agent = WorkingMemoryAgent(llm_client=EchoLLM(), memory_manager=writing)
+    assert (
+        asyncio.run(agent.process(said("c")))
+        == "error: could not store the working memory: backend down"
+    )
+
+
+def test_two_concurrent_messages_both_land() -> None:
+    manager = AsyncInMemoryManager()
+    agent = WorkingMemoryAgent(llm_client=EchoLLM(pause=0.05), memory_manager=manager)
+
+    async def both() -> list[str]:
+        return await asyncio.gather(
+            agent.process(said("c", "one")), agent.process(said("c", "two"))
+        )
+
+    assert asyncio.run(both()) == ["success", "success"]
+    (text,) = memory(manager, "c")
+    assert sorted(text.splitlines()) == ["user said: one", "user said: two"]
+
+
+def test_bad_collaborators_are_refused() -> None:
+    with pytest.raises(TypeError, match="chat"):
+        WorkingMemoryAgent(llm_client=object(), memory_manager=InMemoryManager())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="store, retrieve, update"):
+        WorkingMemoryAgent(llm_client=EchoLLM(), memory_manager=object())
+
+
+@pytest.fixture
+def manager_factories(redis_server: RedisServer, tmp_path: Path) -> dict[str, Callable[[], Any]]:
+    return {
+        "in-memory": InMemoryManager,
+        "async in-memory": AsyncInMemoryManager,
+        "sqlite": lambda: SQLiteMemoryManager(tmp_path / "agent.db"),
+        "redis": lambda: RedisWorkingMemoryManager(
+            redis_server.url, namespace=f"agent-{os.getpid()}"
+        ),
+        "async redis": lambda: AsyncRedisWorkingMemoryManager(
+            redis_server.url, namespace=f"agent-async-{os.getpid()}"
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["in-memory", "async in-memory", "sqlite", "redis", "async redis"])
+def test_the_agent_works_unchanged_on_every_manager(
+    kind: str, manager_factories: dict[str, Callable[[], Any]]
+) -> None:
+    manager = manager_factories[kind]()
+    agent = WorkingMemoryAgent(llm_client=EchoLLM(), memory_manager=manager)
+
+    async def conversation() -> list[str]:
+        results = [await agent.process(said("shared", m)) for m in ("one", "two")]
+        items = manager.retrieve(IMemoryInput(conversation_id="shared"))
+        items = await items if asyncio.iscoroutine(items) else items
+        delete = manager.delete(IMemoryInput(conversation_id="shared"))
+        if asyncio.iscoroutine(delete):
+            await delete
+        closer = getattr(manager, "aclose", None) or getattr(manager, "close", None)
+        if closer is not None:
+            done = closer()
+            if asyncio.iscoroutine(done):
+                await done
+        return [*results, *(i.working_memory for i in items)]
+
+    assert asyncio.run(conversation()) == ["success", "success", "user said: one\nuser said: two"]
+
+
+@pytest.fixture
+def openai_endpoint() -> Iterator[Any]:
+    with serving() as server:
+        yield server
+
+
+def test_openai_client_round_trip_over_http(openai_endpoint: Any) -> None:
+    client = OpenAIClient(
+        ILLMConfig(model="local-model", temperature=0.2),
+        api_key="test-key",
+        base_url=base_url(openai_endpoint),
+    )
+    manager = InMemoryManager()
+    agent = WorkingMemoryAgent(llm_client=client, memory_manager=manager)
+
+    async def talk() -> str:
+        try:
+            return await agent.process(said("http", "I live in Lisbon"))
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(talk()) == "success"
+    assert memory(manager, "http") == ["user said: I live in Lisbon"]
+    (request,) = openai_endpoint.requests
+    assert request["auth"] == "Bearer test-key"
+    assert request["body"]["model"] == "local-model" and request["body"]["temperature"] == 0.2
+    assert [m["role"] for m in request["body"]["messages"]] == ["system", "user"]
+    assert "test-key" not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("example", "environment", "expected"),
+    [
+        ("basic_store_retrieve.py", {}, "Retrieved: User's name is Alice"),
+        ("agent_with_memory.py", {"openai": "yes"}, "user said: I also like hiking"),
+        ("multi_conversation.py", {"openai": "yes"}, 'conv_2 remembers: "user said: I\'m Bob"'),
+        ("dev_prod_switch.py", {"ENVIRONMENT": "development"}, "InMemoryManager ['likes tea']"),
+        (
+            "dev_prod_switch.py",
+            {"ENVIRONMENT": "production", "redis": "yes"},
+            "RedisWorkingMemoryManager ['likes tea']",
+        ),
+    ],
+)
+def test_examples_run(
+    example: str,
+    environment: dict[str, str],
+    expected: str,
+    openai_endpoint: Any,
+    redis_server: RedisServer,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI")}
+    env.update({k: v for k, v in environment.items() if k.isupper()})
+    if "openai" in environment:
+        env.update(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=base_url(openai_endpoint))
+    if "redis" in environment:
+        env["REDIS_URL"] = redis_server.url
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / example)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert expected in run.stdout
