@@ -131,6 +131,16 @@ class _Codec:
         }
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
+    def update(self, request: IMemoryInput) -> tuple[str, str, bool]:
+        """(key, value, keeps_metadata) for an update: the whole record when the update gives
+        metadata, else the record up to its metadata, for the script to complete."""
+        items = _items(request, "update")
+        key = self.key(request)
+        if request.metadata is not None:
+            return key, self.encode(request, items, copy.deepcopy(request.metadata)), False
+        head = self.encode(request, items, None).rsplit(',"metadata":', 1)[0]
+        return key, head, True
+
     def decode(self, key: str, raw: bytes | str | None) -> list[IWorkingMemory]:
         if raw is None:
             return []
@@ -179,22 +189,18 @@ def _client_options(socket_timeout: float, retries: int) -> dict[str, Any]:
     }
 
 
-class RedisWorkingMemoryManager:
-    """Working memory in Redis, shared by every process that uses the same server.
-
-    Give ``storage_url`` (else ``$REDIS_URL``, else ``redis://localhost:6379/0``) or an
-    existing ``client``. ``namespace`` prefixes every key, so several apps can share one
-    database. ``socket_timeout`` bounds each call; ``retries`` reconnect attempts per call.
-    """
+class _RedisManager:
+    """Construction and settings shared by the sync and async managers."""
 
     #: Redis expires keys to the millisecond; the suite allows this much slack.
     expiry_precision = 0.005
+    _client_class: Any = None
 
     def __init__(
         self,
         storage_url: str | None = None,
         *,
-        client: redis.Redis | None = None,
+        client: Any = None,
         ttl: float | None = DEFAULT_TTL,
         namespace: str = "memspec",
         socket_timeout: float = 5.0,
@@ -203,7 +209,7 @@ class RedisWorkingMemoryManager:
         url = _resolve_url(storage_url)
         self._codec = _Codec(url, _check_namespace(namespace), validate_ttl(ttl))
         self._owns_client = client is None
-        self._client: redis.Redis = client or redis.Redis.from_url(
+        self._client = client or self._client_class.from_url(
             url, **_client_options(socket_timeout, retries)
         )
         self._update_script = self._client.register_script(_UPDATE_KEEPING_METADATA)
@@ -221,6 +227,18 @@ class RedisWorkingMemoryManager:
     def namespace(self) -> str:
         """The prefix of every key this manager writes."""
         return self._codec.namespace
+
+
+class RedisWorkingMemoryManager(_RedisManager):
+    """Working memory in Redis, shared by every process that uses the same server.
+
+    Give ``storage_url`` (else ``$REDIS_URL``, else ``redis://localhost:6379/0``) or an
+    existing ``client``. ``namespace`` prefixes every key, so several apps can share one
+    database. ``socket_timeout`` bounds each call; ``retries`` reconnect attempts per call.
+    """
+
+    _client_class = redis.Redis
+    _client: redis.Redis
 
     def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """``SET key record PX ttl``: the slot's content becomes ``input.data``."""
@@ -242,16 +260,12 @@ class RedisWorkingMemoryManager:
     def update(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """``SET key record XX PX ttl``: replace a live slot's content, never create one."""
         request = as_memory_input(input)
-        items = _items(request, "update")
-        key = self._codec.key(request)
-        if request.metadata is not None:
-            value = self._codec.encode(request, items, copy.deepcopy(request.metadata))
-            with self._codec.failures("update"):
-                self._client.set(key, value, xx=True, px=self._codec.px)
-            return
-        head = self._codec.encode(request, items, None).rsplit(',"metadata":', 1)[0]
+        key, value, keeps_metadata = self._codec.update(request)
         with self._codec.failures("update"):
-            self._update_script(keys=[key], args=[head, self._codec.px or ""])
+            if keeps_metadata:
+                self._update_script(keys=[key], args=[value, self._codec.px or ""])
+            else:
+                self._client.set(key, value, xx=True, px=self._codec.px)
 
     def delete(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """``DEL key``: remove the slot; a missing slot is fine."""
@@ -287,42 +301,11 @@ class RedisWorkingMemoryManager:
         self.close()
 
 
-class AsyncRedisWorkingMemoryManager:
+class AsyncRedisWorkingMemoryManager(_RedisManager):
     """The async twin of :class:`RedisWorkingMemoryManager`, on ``redis.asyncio``."""
 
-    expiry_precision = RedisWorkingMemoryManager.expiry_precision
-
-    def __init__(
-        self,
-        storage_url: str | None = None,
-        *,
-        client: redis.asyncio.Redis | None = None,
-        ttl: float | None = DEFAULT_TTL,
-        namespace: str = "memspec",
-        socket_timeout: float = 5.0,
-        retries: int = 1,
-    ) -> None:
-        url = _resolve_url(storage_url)
-        self._codec = _Codec(url, _check_namespace(namespace), validate_ttl(ttl))
-        self._owns_client = client is None
-        self._client: redis.asyncio.Redis = client or redis.asyncio.Redis.from_url(
-            url, **_client_options(socket_timeout, retries)
-        )
-        self._update_script = self._client.register_script(_UPDATE_KEEPING_METADATA)
-        self._owned_namespace = False
-
-    def __repr__(self) -> str:
-        return self._codec.repr(type(self))
-
-    @property
-    def ttl(self) -> float | None:
-        """Lifetime of a slot in seconds, ``None`` for no expiry."""
-        return self._codec.ttl
-
-    @property
-    def namespace(self) -> str:
-        """The prefix of every key this manager writes."""
-        return self._codec.namespace
+    _client_class = redis.asyncio.Redis
+    _client: redis.asyncio.Redis
 
     async def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """See :meth:`RedisWorkingMemoryManager.store`."""
@@ -344,16 +327,12 @@ class AsyncRedisWorkingMemoryManager:
     async def update(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """See :meth:`RedisWorkingMemoryManager.update`."""
         request = as_memory_input(input)
-        items = _items(request, "update")
-        key = self._codec.key(request)
-        if request.metadata is not None:
-            value = self._codec.encode(request, items, copy.deepcopy(request.metadata))
-            async with self._codec.async_failures("update"):
-                await self._client.set(key, value, xx=True, px=self._codec.px)
-            return
-        head = self._codec.encode(request, items, None).rsplit(',"metadata":', 1)[0]
+        key, value, keeps_metadata = self._codec.update(request)
         async with self._codec.async_failures("update"):
-            await self._update_script(keys=[key], args=[head, self._codec.px or ""])
+            if keeps_metadata:
+                await self._update_script(keys=[key], args=[value, self._codec.px or ""])
+            else:
+                await self._client.set(key, value, xx=True, px=self._codec.px)
 
     async def delete(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """See :meth:`RedisWorkingMemoryManager.delete`."""
