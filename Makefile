@@ -10,7 +10,7 @@ CERTIFY_ARGS ?=
 PACKAGES := spec reference conformance
 LINTED := $(PACKAGES) tests benchmarks docs/hooks examples
 
-.PHONY: certify test setup lint typecheck schemas pytest docs bench clean
+.PHONY: certify test setup tree lint typecheck schemas pytest docs bench clean
 
 setup: $(STAMP)
 
@@ -23,20 +23,25 @@ $(STAMP): pyproject.toml
 certify: $(STAMP)
 	$(BIN)/memspec certify $(TARGET) $(CERTIFY_ARGS)
 
-test: $(STAMP) lint typecheck schemas pytest
+test: $(STAMP) lint typecheck schemas docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard $(LINTED))
 	$(BIN)/ruff format --check $(wildcard $(LINTED))
 
-# mypy cannot follow setuptools' package-dir mapping through an editable install, so it reads
-# a tree of links laid out the way the package is imported (memspec/, memspec/reference/, ...).
-typecheck: $(STAMP)
-	@rm -rf build/typecheck && mkdir -p build/typecheck/memspec
-	@cp -rs $(CURDIR)/spec/. build/typecheck/memspec/
-	@cp -rs $(CURDIR)/reference build/typecheck/memspec/reference
-	@cp -rs $(CURDIR)/conformance build/typecheck/memspec/conformance
-	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p memspec
+# mypy and mkdocstrings cannot follow setuptools' package-dir mapping through an editable
+# install, so they read a tree of links laid out the way the package is imported.
+tree: $(STAMP)
+	@rm -rf build/memspec-tree && mkdir -p build/memspec-tree/memspec
+	@cp -rs $(CURDIR)/spec/. build/memspec-tree/memspec/
+	@cp -rs $(CURDIR)/reference build/memspec-tree/memspec/reference
+	@cp -rs $(CURDIR)/conformance build/memspec-tree/memspec/conformance
+
+typecheck: tree
+	cd build/memspec-tree && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p memspec
+
+docs: tree
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 schemas: $(STAMP)
 	$(BIN)/python -m memspec.schemas --check
