@@ -26,10 +26,12 @@ def _requirements(area: str) -> str:
     for requirement in memspec.catalogue():
         if requirement.area is not wanted:
             continue
+        checked = (
+            " · checked by implementations" if requirement.scope.value == "implementation" else ""
+        )
         blocks.append(
             f"### {requirement.id} {{#{requirement.id}}}\n\n"
-            f"**{requirement.level.value}** · profile `{requirement.profile.value}`"
-            f"{' · checked by implementations' if requirement.scope.value == 'implementation' else ''}"
+            f"**{requirement.level.value}** · profile `{requirement.profile.value}`{checked}"
             f"\n\n{requirement.statement}\n\n*Why:* {requirement.rationale}\n"
         )
     if not blocks:
