@@ -142,4 +142,5 @@ def test_the_site_renders_in_a_browser(served: str, site: Path, tmp_path: Path) 
     assert "<title>memspec</title>" in home and "Certify your manager" in home
     spec = _dom(browser, f"{served}/spec/index.html#MM-TTL-002", tmp_path / "profile-spec")
     assert 'id="MM-TTL-002"' in spec and "is never returned at any time at or after" in spec
+    assert 'data-md-component="search-query"' in home
     assert (site / "search" / "search_index.json").exists()
