@@ -60,8 +60,3 @@ class CheckOutcome:
         """Record requirements this check could not exercise."""
         for requirement_id in requirement_ids:
             self.skipped.setdefault(requirement_id, reason)
-
-    @property
-    def ok(self) -> bool:
-        """Whether the check found no fault."""
-        return not self.failures

@@ -81,6 +81,7 @@ def _split(key: str) -> tuple[str, ConversationMemoryType]:
     return conversation_id, ConversationMemoryType(memory_type)
 
 
+# The hot path checks for empty data itself; the message is require_data's.
 _EMPTY = "{} needs a non-empty 'data' list of IWorkingMemory items"
 
 

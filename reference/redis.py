@@ -33,6 +33,7 @@ from memspec.models import (
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    require_data,
 )
 from memspec.ttl import DEFAULT_TTL, validate_ttl
 from redis.backoff import ExponentialBackoff
@@ -90,12 +91,6 @@ def _check_namespace(namespace: object) -> str:
     return namespace
 
 
-def _items(request: IMemoryInput, operation: str) -> list[IWorkingMemory]:
-    if not request.data:
-        raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
-    return list(request.data)
-
-
 def _escape_glob(text: str) -> str:
     """Escape Redis glob metacharacters so that ``text`` matches only itself in SCAN."""
     return "".join("\\" + c if c in "*?[]\\^-" else c for c in text)
@@ -134,7 +129,7 @@ class _Codec:
     def update(self, request: IMemoryInput) -> tuple[str, str, bool]:
         """(key, value, keeps_metadata) for an update: the whole record when the update gives
         metadata, else the record up to its metadata, for the script to complete."""
-        items = _items(request, "update")
+        items = require_data(request, "update")
         key = self.key(request)
         if request.metadata is not None:
             return key, self.encode(request, items, copy.deepcopy(request.metadata)), False
@@ -243,7 +238,7 @@ class RedisWorkingMemoryManager(_RedisManager):
     def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """``SET key record PX ttl``: the slot's content becomes ``input.data``."""
         request = as_memory_input(input)
-        value = self._codec.encode(request, _items(request, "store"), request.metadata)
+        value = self._codec.encode(request, require_data(request, "store"), request.metadata)
         key = self._codec.key(request)
         with self._codec.failures("store"):
             self._client.set(key, value, px=self._codec.px)
@@ -310,7 +305,7 @@ class AsyncRedisWorkingMemoryManager(_RedisManager):
     async def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """See :meth:`RedisWorkingMemoryManager.store`."""
         request = as_memory_input(input)
-        value = self._codec.encode(request, _items(request, "store"), request.metadata)
+        value = self._codec.encode(request, require_data(request, "store"), request.metadata)
         key = self._codec.key(request)
         async with self._codec.async_failures("store"):
             await self._client.set(key, value, px=self._codec.px)

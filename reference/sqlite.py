@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from memspec.errors import MemoryBackendError
-from memspec.models import IMemoryInput, IWorkingMemory, StoredRecord, as_memory_input
+from memspec.models import (
+    IMemoryInput,
+    IWorkingMemory,
+    StoredRecord,
+    as_memory_input,
+    require_data,
+)
 from memspec.ttl import DEFAULT_TTL, Clock, validate_ttl
 
 __all__ = [
@@ -58,12 +64,6 @@ CREATE INDEX IF NOT EXISTS memspec_slot_expiry
 """
 
 T = TypeVar("T")
-
-
-def _items(request: IMemoryInput, operation: str) -> list[IWorkingMemory]:
-    if not request.data:
-        raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
-    return list(request.data)
 
 
 class SQLiteMemoryManager:
@@ -160,7 +160,7 @@ class SQLiteMemoryManager:
     def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """Make the slot's content exactly ``input.data``, restart its lifetime, return its key."""
         request = as_memory_input(input)
-        items = _items(request, "store")
+        items = require_data(request, "store")
         row = self._row(request, items, copy.deepcopy(request.metadata or {}))
 
         def work() -> None:
@@ -186,7 +186,7 @@ class SQLiteMemoryManager:
     def update(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """Replace a live slot's items (and metadata, when given); never create one."""
         request = as_memory_input(input)
-        items = _items(request, "update")
+        items = require_data(request, "update")
         given = copy.deepcopy(request.metadata)
 
         def work() -> None:

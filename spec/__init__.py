@@ -27,6 +27,7 @@ from memspec.models import (
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    require_data,
 )
 from memspec.protocols import IAsyncMemoryManager, IMemoryManager, MemoryItem
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
@@ -59,6 +60,7 @@ __all__ = [
     "catalogue",
     "load_catalogue",
     "load_vectors",
+    "require_data",
     "requirements",
     "validate_clock",
     "validate_ttl",

@@ -12,7 +12,13 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory, as_memory_input
+from memspec.models import (
+    ConversationMemoryType,
+    IMemoryInput,
+    IWorkingMemory,
+    as_memory_input,
+    require_data,
+)
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
 
 __all__ = ["MemoryModel", "Slot", "SlotKey"]
@@ -43,7 +49,7 @@ class MemoryModel:
     def store(self, input: IMemoryInput | Any) -> str:
         """Replace the slot's content with ``input.data``; return the slot's key."""
         request = as_memory_input(input)  # MM-INPUT-001..004: invalid input raises first
-        items = self._items_of(request, "store")  # MM-STORE-001
+        items = tuple(i.working_memory for i in require_data(request, "store"))  # MM-STORE-001
         slot = (request.conversation_id, request.memory_type)  # MM-MODEL-001, MM-MODEL-003
         self._slots[slot] = Slot(  # MM-STORE-002, MM-STORE-003, MM-TTL-003 (fresh slot)
             items=items,  # MM-STORE-007: a tuple of str copies nothing mutable of the caller
@@ -65,7 +71,7 @@ class MemoryModel:
     def update(self, input: IMemoryInput | Any) -> None:
         """Replace a live slot's content; do nothing when it is missing or expired."""
         request = as_memory_input(input)
-        items = self._items_of(request, "update")  # MM-UPD-001
+        items = tuple(i.working_memory for i in require_data(request, "update"))  # MM-UPD-001
         key = (request.conversation_id, request.memory_type)
         slot = self._live(key)
         if slot is None:  # MM-UPD-003, MM-TTL-003: nothing is created
@@ -122,9 +128,3 @@ class MemoryModel:
         if self.ttl is not None and self.clock() >= slot.written_at + self.ttl:
             return None  # MM-TTL-002: expired at t + ttl exactly, purged or not
         return slot  # MM-TTL-001: alive at every time before t + ttl
-
-    @staticmethod
-    def _items_of(request: IMemoryInput, operation: str) -> tuple[str, ...]:
-        if not request.data:
-            raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
-        return tuple(item.working_memory for item in request.data)

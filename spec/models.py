@@ -20,6 +20,7 @@ __all__ = [
     "IWorkingMemory",
     "StoredRecord",
     "as_memory_input",
+    "require_data",
 ]
 
 #: Version of the :class:`StoredRecord` document; bumped on any incompatible change.
@@ -121,3 +122,14 @@ def as_memory_input(value: object) -> IMemoryInput:
     if isinstance(value, Mapping):
         return IMemoryInput.model_validate(dict(value))
     return IMemoryInput.model_validate(value, from_attributes=True)
+
+
+def require_data(request: IMemoryInput, operation: str) -> list[IWorkingMemory]:
+    """The items a ``store`` or ``update`` writes; ``ValueError`` when there are none.
+
+    An empty write is refused rather than turned into an empty slot (``MM-STORE-001``,
+    ``MM-UPD-001``): it would erase the memory.
+    """
+    if not request.data:
+        raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
+    return list(request.data)
