@@ -91,9 +91,23 @@ def _sleep_until(moment: float) -> None:
         time.sleep(delay)
 
 
+class _TooSlow(Exception):
+    """A read did not finish inside the window where its answer is certain."""
+
+
 def _real_time(context: Context) -> None:
     if context.target.accepts_clock:
         raise Skip("expiry is checked exactly with the injected clock instead")
+    for _ in range(3):  # a busy machine can stall past a window; try again before giving up
+        try:
+            _real_time_once(context)
+            return
+        except _TooSlow:
+            continue
+    raise Skip("the machine was too slow three times to read before expiry; TTL not judged")
+
+
+def _real_time_once(context: Context) -> None:
     ttl = 0.75
     timed = _Timed(context.manager(ttl=ttl))
     precision = expiry_precision(timed.driver.manager)
@@ -115,7 +129,7 @@ def _real_time(context: Context) -> None:
     _sleep_until(a_start + ttl * 0.6)
     texts, start, end = timed.read("expires")
     if end >= a_start + ttl:
-        raise Skip("the machine was too slow to read before expiry; real-time TTL not judged")
+        raise _TooSlow
     if texts != ["a"]:
         raise CheckFailure(
             ("MM-TTL-001", "MM-TTL-006"),
