@@ -18,7 +18,7 @@ from memspec.conformance.results import CheckOutcome
 from memspec.conformance.runner import default_profiles, inspect_target, is_conformant, judge
 from memspec.conformance.target import TargetError, resolve_target
 
-__all__ = ["ConformanceFailure", "ConformanceItem"]
+__all__ = ["ConformanceItem", "describe", "settle"]
 
 _OUTCOMES = pytest.StashKey[list[CheckOutcome]]()
 _PROFILES = pytest.StashKey[tuple[Profile, ...]]()
@@ -54,14 +54,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-class ConformanceFailure(Exception):
-    """A check found broken requirements."""
-
-    def __init__(self, outcome: CheckOutcome) -> None:
-        super().__init__(outcome.check)
-        self.outcome = outcome
-
-
 class ConformanceItem(pytest.Item):
     """One conformance check run as a pytest test."""
 
@@ -73,20 +65,19 @@ class ConformanceItem(pytest.Item):
     def runtest(self) -> None:
         outcome = run_check(self.check, self.context)
         self.config.stash.setdefault(_OUTCOMES, []).append(outcome)
-        if outcome.failures:
-            raise ConformanceFailure(outcome)
-        if not outcome.passed:
-            pytest.skip("; ".join(dict.fromkeys(outcome.skipped.values())))
-
-    def repr_failure(  # type: ignore[override]
-        self, excinfo: pytest.ExceptionInfo[BaseException]
-    ) -> str:
-        if isinstance(excinfo.value, ConformanceFailure):
-            return describe(excinfo.value.outcome)
-        return str(super().repr_failure(excinfo))
+        settle(outcome)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return (f"memspec[{self.context.target.name}]", None, f"memspec {self.check.name}")
+
+
+def settle(outcome: CheckOutcome) -> None:
+    """End a test on a check's outcome: fail with its broken requirements, skip when it
+    did not apply, return when it passed."""
+    if outcome.failures:
+        pytest.fail(describe(outcome), pytrace=False)
+    if not outcome.passed:
+        pytest.skip("; ".join(dict.fromkeys(outcome.skipped.values())))
 
 
 def describe(outcome: CheckOutcome) -> str:

@@ -34,7 +34,7 @@ from memspec.models import (
     as_memory_input,
     require_data,
 )
-from memspec.ttl import DEFAULT_TTL, Clock, validate_ttl
+from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -86,12 +86,11 @@ class SQLiteMemoryManager:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
     ) -> None:
         self.ttl: float | None = validate_ttl(ttl)
-        if clock is not None and not callable(clock):
-            raise TypeError(f"clock must be a zero-argument callable, not {type(clock).__name__}")
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self.path = Path(path)
-        self.clock: Clock = clock or time.time
+        # Wall-clock time by default (see the module docstring), not validate_clock's monotonic.
+        self.clock: Clock = time.time if clock is None else validate_clock(clock)
         self._lock = threading.Lock()
         self._owned_directory: Path | None = None
         with self._backend("open"):
