@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from memspec.catalogue import Profile
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, CallTimeout, Driver
-from memspec.conformance.results import CheckFailure, CheckOutcome, Failure
+from memspec.conformance.results import CheckFailure, CheckOutcome, Failure, short
 from memspec.conformance.target import UNSET, FakeClock, Target
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Skip",
     "all_checks",
     "close_manager",
+    "fast_thread_switching",
     "run_check",
 ]
 
@@ -75,7 +76,39 @@ class Context:
     check_timeout: float = DEFAULT_CHECK_TIMEOUT
     """Seconds one check may take in all; calls after that fail with CallTimeout."""
     deadline: float | None = None
+    outcome: CheckOutcome = field(default_factory=lambda: CheckOutcome(check=""))
+    """Where probes record what they judged; :func:`run_check` gives each check a fresh one."""
     _drivers: list[Driver] = field(default_factory=list)
+
+    @contextmanager
+    def probe(self, *requirement_ids: str, what: str = "") -> Iterator[None]:
+        """Judge ``requirement_ids`` with the code in the block, on its own.
+
+        The block passes them when it ends normally; a :class:`CheckFailure` it raises is
+        recorded (its other IDs left unjudged) and the check goes on with its next probe. An
+        exception from the target inside the block is a witness against these requirements:
+        their statements promise the calls the block makes succeed.
+        """
+        outcome = self.outcome
+        try:
+            yield
+        except Skip as skip:
+            outcome.skip(requirement_ids, str(skip))
+        except CheckFailure as failure:
+            outcome.fail(failure.failure)
+            outcome.leave(requirement_ids, f"stopped at a failure of {_ids(failure)}")
+        except CallTimeout as exc:
+            outcome.fail(Failure(requirement_ids, f"{what or 'a call'}: {exc}".strip()))
+        except Exception as exc:
+            outcome.fail(
+                Failure(
+                    requirement_ids,
+                    f"{what + ': ' if what else ''}the target raised {type(exc).__name__}: "
+                    f"{short(str(exc), 300)}",
+                )
+            )
+        else:
+            outcome.pass_(requirement_ids)
 
     @property
     def budget(self) -> dict[str, int]:
@@ -136,11 +169,15 @@ def close_manager(driver: Driver) -> None:
         pass
 
 
+def _ids(failure: CheckFailure) -> str:
+    return ", ".join(failure.failure.requirement_ids)
+
+
 @contextmanager
-def _fast_thread_switching() -> Iterator[None]:
-    """Make threads switch often, so races show up within a short run."""
+def fast_thread_switching(interval: float = 1e-6) -> Iterator[None]:
+    """Make threads switch often while the block runs, so races show up in a short run."""
     previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
+    sys.setswitchinterval(interval)
     try:
         yield
     finally:
@@ -148,31 +185,33 @@ def _fast_thread_switching() -> Iterator[None]:
 
 
 def run_check(check: Check, context: Context) -> CheckOutcome:
-    """Run one check and turn what happened into a :class:`CheckOutcome`."""
-    outcome = CheckOutcome(check=check.name)
+    """Run one check in this process and turn what happened into a :class:`CheckOutcome`.
+
+    Requirements the check names but no probe judged count as passed when the check
+    returns normally. :func:`memspec.conformance.isolation.run_isolated` runs the same in
+    a worker process the target cannot break.
+    """
+    outcome = context.outcome = CheckOutcome(check=check.name)
     context.deadline = time.monotonic() + context.check_timeout
     try:
-        with _fast_thread_switching():
-            check.run(context)
+        check.run(context)
     except Skip as skip:
         outcome.skip(check.requirements, str(skip))
     except CheckFailure as failure:
         outcome.fail(failure.failure)
-        outcome.skip(
-            [i for i in check.requirements if i not in failure.failure.requirement_ids],
-            f"not reached: {check.name} stopped at its first failure",
-        )
+        outcome.leave(check.requirements, f"{check.name} stopped at a failure of {_ids(failure)}")
     except CallTimeout as exc:
         outcome.fail(Failure(check.requirements, f"{check.name}: {exc}"))
     except Exception as exc:
         outcome.fail(
             Failure(
                 check.requirements,
-                f"{check.name}: the target raised {type(exc).__name__}: {exc}",
+                f"{check.name}: the target raised {type(exc).__name__}: {short(str(exc), 300)}",
             )
         )
     else:
-        outcome.pass_(check.requirements)
+        judged = outcome.failed | outcome.passed | set(outcome.skipped) | set(outcome.unjudged)
+        outcome.pass_(i for i in check.requirements if i not in judged)
     finally:
         context.close()
         context.deadline = None

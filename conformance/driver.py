@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver"]
+__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted"]
 
 #: Seconds a single manager call may take before it counts as hung.
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -27,6 +27,14 @@ T = TypeVar("T")
 
 class CallTimeout(Exception):
     """A manager call did not return within the time limit."""
+
+
+class TargetAborted(Exception):
+    """The target raised ``SystemExit`` or ``KeyboardInterrupt`` from a call.
+
+    Turned into an ordinary exception so that it fails the call it came from instead of
+    stopping the driver's event loop.
+    """
 
 
 class Driver:
@@ -101,7 +109,10 @@ class Driver:
         """Await ``make()`` on the driver's loop and return its result, within the limit."""
 
         async def runner() -> T:
-            return await make()
+            try:
+                return await make()
+            except (SystemExit, KeyboardInterrupt) as exc:
+                raise TargetAborted(f"{label} raised {type(exc).__name__}({exc})") from None
 
         return self._wait(runner(), label)
 
@@ -109,7 +120,10 @@ class Driver:
         """Call ``function()`` on the driver's thread and return its result, within the limit."""
 
         async def runner() -> T:
-            return function()
+            try:
+                return function()
+            except (SystemExit, KeyboardInterrupt) as exc:
+                raise TargetAborted(f"{label} raised {type(exc).__name__}({exc})") from None
 
         return self._wait(runner(), label)
 

@@ -1,9 +1,14 @@
-"""What a check reports: which requirements it saw hold, which it saw broken, and why."""
+"""What a check reports: which requirements it saw hold, which it saw broken, and why.
+
+A requirement is reported failed only with a *witness*: an observation that contradicts that
+requirement's own statement, carried by a :class:`Failure`. A check that finds one goes on
+judging the other requirements it covers, each in its own probe.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["CheckFailure", "CheckOutcome", "Failure", "short"]
 
@@ -16,11 +21,17 @@ def short(value: object, limit: int = 160) -> str:
 
 @dataclass(frozen=True)
 class Failure:
-    """A requirement seen broken: the IDs, what was observed, and how to reproduce it."""
+    """A requirement seen broken: the IDs, the witness, how to reproduce it, and what the
+    target logged or printed meanwhile."""
 
     requirement_ids: tuple[str, ...]
     message: str
     reproduction: str | None = None
+    output: str | None = None
+
+    def with_output(self, output: str | None) -> Failure:
+        """The same failure carrying the target's captured output."""
+        return self if not output else replace(self, output=output)
 
 
 class CheckFailure(AssertionError):
@@ -37,26 +48,52 @@ class CheckFailure(AssertionError):
 class CheckOutcome:
     """The outcome of one check run against one target.
 
-    ``passed`` holds the requirement IDs the check exercised without finding a fault;
-    ``skipped`` those it could not exercise, with the reason.
+    ``passed`` holds the requirement IDs the check judged without finding a fault,
+    ``skipped`` those that do not apply to the target (with the reason), and ``unjudged``
+    those a probe did not get to because it stopped at an earlier failure (with the reason).
     """
 
     check: str
     passed: set[str] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    unjudged: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> set[str]:
+        """Every requirement ID some failure of this check names."""
+        return {i for f in self.failures for i in f.requirement_ids}
 
     def fail(self, failure: Failure) -> None:
         """Record a failure; its requirements no longer count as passed by this check."""
         self.failures.append(failure)
         self.passed.difference_update(failure.requirement_ids)
+        for requirement_id in failure.requirement_ids:
+            self.unjudged.pop(requirement_id, None)
 
     def pass_(self, requirement_ids: Iterable[str]) -> None:
         """Record requirements seen to hold, unless this check already saw them fail."""
-        failed = {i for f in self.failures for i in f.requirement_ids}
-        self.passed.update(i for i in requirement_ids if i not in failed)
+        failed = self.failed
+        for requirement_id in requirement_ids:
+            if requirement_id not in failed:
+                self.passed.add(requirement_id)
+                self.unjudged.pop(requirement_id, None)
 
     def skip(self, requirement_ids: Iterable[str], reason: str) -> None:
-        """Record requirements this check could not exercise."""
+        """Record requirements this check cannot exercise on this target."""
         for requirement_id in requirement_ids:
             self.skipped.setdefault(requirement_id, reason)
+
+    def leave(self, requirement_ids: Iterable[str], reason: str) -> None:
+        """Record requirements a probe stopped before judging."""
+        judged = self.failed | self.passed
+        for requirement_id in requirement_ids:
+            if requirement_id not in judged:
+                self.unjudged.setdefault(requirement_id, reason)
+
+    @property
+    def status(self) -> str:
+        """``failed``, ``passed`` or ``skipped``: the check as a whole, for progress lines."""
+        if self.failures:
+            return "failed"
+        return "passed" if self.passed else "skipped"

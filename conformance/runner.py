@@ -19,9 +19,14 @@ from memspec.conformance.checks import (
     Depth,
     all_checks,
     close_manager,
-    run_check,
 )
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, CallTimeout, Driver
+from memspec.conformance.isolation import (
+    DEFAULT_MAX_MEMORY,
+    WorkerFailed,
+    call_isolated,
+    run_isolated,
+)
 from memspec.conformance.results import CheckOutcome, Failure
 from memspec.conformance.target import Target, TargetError, resolve_target
 from memspec.report import CertificationReport, Environment, RequirementResult, Status
@@ -46,11 +51,29 @@ class Progress:
 
 
 def inspect_target(target: Target, timeout: float = DEFAULT_CALL_TIMEOUT) -> bool:
-    """Build one manager to check the target's shape; return whether it is async.
+    """Build one manager, in a worker process, to check the target's shape; return whether
+    it is async.
 
-    Raises :class:`TargetError` when the factory cannot be called with ``ttl=`` or builds
-    something without the four operations.
+    Raises :class:`TargetError` when the factory cannot be called with ``ttl=``, builds
+    something without the four operations, or ends the worker process.
     """
+
+    def inspect() -> tuple[str, bool | str]:
+        try:
+            return "ok", _inspect(target, timeout)
+        except TargetError as exc:
+            return "target-error", str(exc)
+
+    try:
+        kind, value = call_isolated(inspect, timeout=timeout + 30)[0]
+    except WorkerFailed as exc:
+        raise TargetError(f"building {target.name}(ttl=60) {exc}") from None
+    if kind == "target-error":
+        raise TargetError(str(value))
+    return bool(value)
+
+
+def _inspect(target: Target, timeout: float) -> bool:
     with Driver(timeout=timeout) as driver:
         try:
             manager = driver.run_sync(lambda: target.build(ttl=60), label="build")
@@ -83,50 +106,62 @@ def default_profiles(target: Target, is_async: bool) -> tuple[Profile, ...]:
 def judge(
     requirements: Sequence[Requirement], outcomes: Iterable[CheckOutcome]
 ) -> tuple[RequirementResult, ...]:
-    """One verdict per requirement from everything the checks saw."""
+    """One verdict per requirement from everything the checks saw.
+
+    A requirement with a witness against it fails; one a check saw hold passes; either is
+    *blocked* instead while one of its prerequisites (from the catalogue, followed through
+    other requirements) failed, since its own observations cannot be trusted then.
+    """
     outcomes = list(outcomes)
     wanted = {r.id for r in requirements}
     failures: dict[str, list[tuple[str, Failure]]] = {r.id: [] for r in requirements}
     passed: dict[str, list[str]] = {r.id: [] for r in requirements}
     skipped: dict[str, list[str]] = {r.id: [] for r in requirements}
+    unjudged: dict[str, list[str]] = {r.id: [] for r in requirements}
     for outcome in outcomes:
         for failure in outcome.failures:
-            blamed = [i for i in failure.requirement_ids if i in wanted]
-            if not blamed:  # found a fault in a profile that was not selected: keep it visible
-                blamed = [i for i in outcome.passed | set(outcome.skipped) if i in wanted]
-                failure = Failure(
-                    tuple(blamed),
-                    f"[{', '.join(failure.requirement_ids)}] {failure.message}",
-                    failure.reproduction,
-                )
-            for requirement_id in blamed:
-                failures[requirement_id].append((outcome.check, failure))
+            for requirement_id in failure.requirement_ids:
+                if requirement_id in wanted:
+                    failures[requirement_id].append((outcome.check, failure))
         for requirement_id in outcome.passed & wanted:
             passed[requirement_id].append(outcome.check)
         for requirement_id, reason in outcome.skipped.items():
             if requirement_id in wanted:
                 skipped[requirement_id].append(f"{outcome.check}: {reason}")
+        for requirement_id, reason in outcome.unjudged.items():
+            if requirement_id in wanted:
+                unjudged[requirement_id].append(f"{outcome.check}: {reason}")
+    failed = {rid for rid, seen in failures.items() if seen}
+    book = catalogue()
     results = []
     for requirement in requirements:
         rid = requirement.id
         checks = tuple(sorted({c for c, _ in failures[rid]} | set(passed[rid])))
-        if failures[rid]:
-            # Prefer a failure that comes with a reproduction: it is shrunk and runnable.
-            check, first = next(
-                ((c, f) for c, f in failures[rid] if f.reproduction), failures[rid][0]
+        ancestors = book.prerequisites_of(rid) if rid in book else ()
+        roots = tuple(
+            p
+            for p in ancestors
+            if p in failed and not any(q in failed for q in book.prerequisites_of(p))
+        )
+        reproduction = output = None
+        if roots and (failures[rid] or passed[rid]):
+            status = Status.BLOCKED
+            message = f"blocked: cannot be judged while {', '.join(roots)} fails"
+        elif failures[rid]:
+            # Prefer a failure that comes with a reproduction: it is minimal and runnable.
+            check, first = min(
+                failures[rid], key=lambda pair: (pair[1].reproduction is None, pair[0])
             )
-            status, message, reproduction = (
-                Status.FAILED,
-                f"{check}: {first.message}",
-                first.reproduction,
-            )
+            status, message = Status.FAILED, f"{check}: {first.message}"
+            reproduction, output = first.reproduction, first.output
         elif passed[rid]:
-            status, message, reproduction = Status.PASSED, f"{len(passed[rid])} checks", None
+            status, message = Status.PASSED, _checks_word(len(passed[rid]))
         elif requirement.scope is Scope.IMPLEMENTATION:
-            status, message, reproduction = Status.SKIPPED, _NOT_OBSERVABLE, None
+            status, message = Status.SKIPPED, _NOT_OBSERVABLE
         else:
-            reasons = "; ".join(dict.fromkeys(skipped[rid])) or "no check exercised it"
-            status, message, reproduction = Status.SKIPPED, reasons, None
+            reasons = skipped[rid] or unjudged[rid]
+            status = Status.SKIPPED
+            message = "; ".join(dict.fromkeys(reasons)) or "no check exercised it"
         results.append(
             RequirementResult(
                 id=rid,
@@ -135,10 +170,16 @@ def judge(
                 status=status,
                 message=message,
                 checks=checks,
+                blocked_by=roots if status is Status.BLOCKED else (),
                 reproduction=reproduction,
+                output=output,
             )
         )
     return tuple(results)
+
+
+def _checks_word(count: int) -> str:
+    return f"{count} check{'s' if count != 1 else ''}"
 
 
 def is_conformant(
@@ -149,7 +190,7 @@ def is_conformant(
     for result in results:
         if result.level is not Level.MUST:
             continue
-        if result.status is Status.FAILED:
+        if result.status in (Status.FAILED, Status.BLOCKED):
             return False
         if result.status is Status.SKIPPED and scope[result.id] is Scope.INTERFACE:
             return False
@@ -167,10 +208,15 @@ def certify(
     check_timeout: float = DEFAULT_CHECK_TIMEOUT,
     progress: Callable[[Progress], None] | None = None,
     checks: Sequence[Check] | None = None,
+    max_time: float | None = None,
+    max_memory: int = DEFAULT_MAX_MEMORY,
 ) -> CertificationReport:
     """Certify ``target`` (a :class:`Target` or ``"module:attr"``) and return the report.
 
-    ``timeout`` bounds each call and ``check_timeout`` each check as a whole.
+    ``timeout`` bounds each call, ``check_timeout`` each check as a whole and ``max_time``
+    the whole run (checks not started by then are not run, so their MUSTs cannot pass).
+    Each check runs in a forked worker process limited to ``max_memory`` more bytes of
+    address space, so nothing the target does can stop the run or fake its verdict.
     ``shrink=False`` skips minimising hypothesis failures: faster, but the reproduction
     snippet is the first failing sequence found rather than the shortest. Raises
     :class:`TargetError` for a target that cannot be certified at all.
@@ -190,7 +236,20 @@ def certify(
     run_seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     plan = [c for c in (checks if checks is not None else all_checks()) if c.profile in selected]
     outcomes = []
+    notes: list[str] = []
+    deadline = None if max_time is None else started + max_time
     for index, check in enumerate(plan, start=1):
+        if deadline is not None and time.monotonic() >= deadline:
+            left = plan[index - 1 :]
+            notes.append(
+                f"the run reached --max-time ({max_time:g} s) with {len(left)} of "
+                f"{len(plan)} checks not run"
+            )
+            for skipped_check in left:
+                outcome = CheckOutcome(check=skipped_check.name)
+                outcome.skip(skipped_check.requirements, "not run: the run reached its time limit")
+                outcomes.append(outcome)
+            break
         if progress:
             progress(Progress(index, len(plan), check))
         began = time.monotonic()
@@ -203,7 +262,7 @@ def certify(
             shrink=shrink,
             check_timeout=check_timeout,
         )
-        outcome = run_check(check, context)
+        outcome = run_isolated(check, context, memory=max_memory, deadline=deadline)
         outcomes.append(outcome)
         if progress:
             progress(Progress(index, len(plan), check, outcome, time.monotonic() - began))
@@ -225,4 +284,5 @@ def certify(
             platform=platform.platform(),
         ),
         requirements=results,
+        notes=tuple(notes),
     )

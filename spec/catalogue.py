@@ -63,6 +63,8 @@ class Area(StrEnum):
     DURABILITY = "durability"
     ERRORS = "errors"
     SECURITY = "security"
+    LIMITS = "limits"
+    RESOURCES = "resources"
 
 
 class Scope(StrEnum):
@@ -86,6 +88,11 @@ class Requirement(BaseModel):
     )
     statement: str = Field(min_length=1, description="The normative sentence.")
     rationale: str = Field(min_length=1, description="Why the rule exists.")
+    prerequisites: tuple[str, ...] = Field(
+        default=(),
+        description="IDs that must hold for this requirement to be judged: while one of them "
+        "fails, this one is reported blocked.",
+    )
     withdrawn: str | None = Field(
         default=None, description="Spec version that withdrew it; the ID stays reserved."
     )
@@ -113,7 +120,43 @@ class Catalogue(BaseModel):
             if requirement.id in seen:
                 raise ValueError(f"requirement ID {requirement.id} appears more than once")
             seen.add(requirement.id)
+        for requirement in self.requirements:
+            for prerequisite in requirement.prerequisites:
+                if prerequisite not in seen or prerequisite == requirement.id:
+                    raise ValueError(
+                        f"{requirement.id} names {prerequisite} as a prerequisite, which is "
+                        "not another requirement of the catalogue"
+                    )
+        self._acyclic()
         return self
+
+    def _acyclic(self) -> None:
+        graph = {r.id: r.prerequisites for r in self.requirements}
+        done: set[str] = set()
+
+        def visit(node: str, path: tuple[str, ...]) -> None:
+            if node in path:
+                raise ValueError(f"prerequisites form a cycle: {' -> '.join((*path, node))}")
+            if node in done:
+                return
+            for prerequisite in graph[node]:
+                visit(prerequisite, (*path, node))
+            done.add(node)
+
+        for node in graph:
+            visit(node, ())
+
+    def prerequisites_of(self, requirement_id: str) -> tuple[str, ...]:
+        """Every requirement ``requirement_id`` depends on, directly or through others."""
+        graph = {r.id: r.prerequisites for r in self.requirements}
+        found: dict[str, None] = {}
+        pending = list(graph[requirement_id])
+        while pending:
+            node = pending.pop(0)
+            if node not in found:
+                found[node] = None
+                pending.extend(graph[node])
+        return tuple(found)
 
     def __iter__(self) -> Iterator[Requirement]:  # type: ignore[override]
         return iter(r for r in self.requirements if r.active)
