@@ -220,12 +220,20 @@ def run_check(check: Check, context: Context) -> CheckOutcome:
 
 def all_checks() -> tuple[Check, ...]:
     """Every check the suite has, in the order they run."""
-    from memspec.conformance import concurrency, persistence, state_machine, targeted, timing
+    from memspec.conformance import (
+        concurrency,
+        dimensions,
+        persistence,
+        state_machine,
+        targeted,
+        timing,
+    )
     from memspec.conformance import vectors as vector_checks
 
     return (
         *vector_checks.CHECKS,
         *targeted.CHECKS,
+        *dimensions.CHECKS,
         *state_machine.CHECKS,
         *timing.CHECKS,
         *concurrency.CHECKS,

@@ -2,7 +2,12 @@
 
 Exit status of ``certify``: 0 when the target is conformant on the selected profiles, 1 when
 it is not, 2 when it cannot be certified as given (not importable, not callable, no ``ttl``
-parameter, missing operations) or the command line is wrong.
+parameter, missing operations, a profile it cannot take) or the command line is wrong.
+
+Progress goes to standard error, one line per check. Standard output gets the requirement
+table (details wrapped to the terminal's width, each failure's captured target output under
+it), the run's notes, the first failure's reproduction (or, with ``--report``, where every
+reproduction was written) and, last, the one-line summary.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,14 +23,47 @@ from typing import TextIO
 
 from memspec import __version__
 from memspec.catalogue import Profile, catalogue
+from memspec.catalogue import ID_PATTERN
 from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS
-from memspec.conformance.report import badge_svg, markdown, summary, table
+from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT
+from memspec.conformance.isolation import DEFAULT_MAX_MEMORY
+from memspec.conformance.report import (
+    badge_svg,
+    first_reproduction,
+    markdown,
+    notes,
+    summary,
+    table,
+)
 from memspec.conformance.runner import Progress, certify
 from memspec.conformance.target import TargetError, resolve_target
+from memspec.report import CertificationReport
 
-__all__ = ["main"]
+__all__ = ["main", "mebibytes", "positive_seconds", "reproduction_dir", "write_reproductions"]
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_USAGE = 0, 1, 2
+
+MIB = 1 << 20
+
+
+def _positive(text: str, unit: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of {unit}, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of {unit} greater than 0, not {text}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """An option's value as seconds; argparse names the option when it is not a number > 0."""
+    return _positive(text, "seconds")
+
+
+def mebibytes(text: str) -> int:
+    """An option's value in MiB, as bytes; argparse names the option unless it is > 0."""
+    return max(1, int(_positive(text, "MiB") * MIB))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,17 +106,33 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed of the randomised checks")
     run.add_argument(
         "--timeout",
-        type=float,
-        default=10.0,
+        type=positive_seconds,
+        default=DEFAULT_CALL_TIMEOUT,
         metavar="SECONDS",
-        help="time limit of a single manager call (default 10)",
+        help=f"time limit of a single manager call (default {DEFAULT_CALL_TIMEOUT:g})",
     )
     run.add_argument(
         "--check-timeout",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_CHECK_TIMEOUT,
         metavar="SECONDS",
         help=f"time limit of a whole check (default {DEFAULT_CHECK_TIMEOUT:g})",
+    )
+    run.add_argument(
+        "--max-time",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time limit of the whole run: checks not started by then are not run, so their "
+        "MUSTs cannot pass (default: none)",
+    )
+    run.add_argument(
+        "--max-memory",
+        type=mebibytes,
+        default=DEFAULT_MAX_MEMORY,
+        metavar="MIB",
+        help="address space each check's worker process may add, in MiB "
+        f"(default {DEFAULT_MAX_MEMORY // MIB})",
     )
     run.add_argument(
         "--no-shrink",
@@ -85,10 +140,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not minimise failures found by hypothesis (faster)",
     )
-    run.add_argument("--report", type=Path, metavar="FILE.json", help="write the JSON report")
+    run.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.json",
+        help="write the JSON report, and every failure's reproduction to FILE.repro/ID.py",
+    )
     run.add_argument("--markdown", type=Path, metavar="FILE.md", help="write a Markdown report")
     run.add_argument("--badge", type=Path, metavar="FILE.svg", help="write an SVG badge")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress, only the verdict")
+    run.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or table, only the verdict"
+    )
 
     listing = commands.add_parser("requirements", help="list the requirement catalogue")
     listing.add_argument("--profile", action="append", choices=[p.value for p in Profile])
@@ -113,6 +175,56 @@ class _ProgressPrinter:
         self.stream.flush()
 
 
+def reproduction_dir(report_path: Path) -> Path:
+    """Where the reproductions of ``report.json`` go: ``report.repro`` beside it."""
+    return report_path.with_suffix(".repro")
+
+
+def write_reproductions(report: CertificationReport, report_path: Path) -> list[Path]:
+    """Write every failure's reproduction next to the report, one ``ID.py`` each.
+
+    Reproductions of an earlier run left in that directory are removed first, so every file
+    there belongs to this report. Returns the files written, in the report's order.
+    """
+    directory = reproduction_dir(report_path)
+    if directory.is_dir():
+        for stale in directory.glob("*.py"):
+            if re.fullmatch(ID_PATTERN, stale.stem):
+                stale.unlink()
+    written = []
+    for result in (*report.failures, *report.warnings):
+        if not result.reproduction:
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{result.id}.py"
+        first_line = (result.message.splitlines() or [""])[0]
+        header = (
+            f"# memspec {report.suite_version}: reproduces {result.id} ({result.level.value}) "
+            f"against {report.target}\n"
+            f"# seed {report.seed}, depth {report.depth}: {first_line}\n"
+            "# Run it from the directory the target is importable from; it ends in the "
+            "assertion that fails.\n\n"
+        )
+        path.write_text(header + result.reproduction, "utf-8")
+        written.append(path)
+    return written
+
+
+def _show_reproductions(report: CertificationReport, written: list[Path] | None) -> None:
+    if written is not None:
+        for path in written:
+            print(f"reproduction of {path.stem}: {path}")
+        return
+    first = first_reproduction(report)
+    if first is None:
+        return
+    print(f"Reproduce {first.id} ({first.level.value}) with this program; --report writes every")
+    print("failure's reproduction to a file:")
+    print()
+    print(first.reproduction.rstrip() if first.reproduction else "")
+    print()
+
+
 def _certify(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -130,20 +242,29 @@ def _certify(args: argparse.Namespace) -> int:
             shrink=args.shrink,
             check_timeout=args.check_timeout,
             progress=progress,
+            max_time=args.max_time,
+            max_memory=args.max_memory,
         )
     except TargetError as exc:
+        sys.stderr.flush()
         print(f"memspec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:
         print(table(report.requirements))
         print()
-    print(summary(report))
+    for line in notes(report):
+        print(line)
+    written = None
     if args.report:
         args.report.write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
+        written = write_reproductions(report, args.report)
     if args.markdown:
         args.markdown.write_text(markdown(report), "utf-8")
     if args.badge:
         args.badge.write_text(badge_svg(report), "utf-8")
+    if not args.quiet:
+        _show_reproductions(report, written)
+    print(summary(report))
     return EXIT_CONFORMANT if report.conformant else EXIT_NOT_CONFORMANT
 
 

@@ -152,7 +152,9 @@ def call_isolated(
     if overdue:
         raise WorkerFailed(f"did not finish within {timeout:g} s and was killed", output)
     if not chunks:
-        raise WorkerFailed(f"the worker process {_describe_exit(status)} before it finished", output)
+        raise WorkerFailed(
+            f"the worker process {_describe_exit(status)} before it finished", output
+        )
     kind, value = pickle.loads(b"".join(chunks))
     if kind == "error":
         raise WorkerFailed(str(value), output)

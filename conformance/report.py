@@ -1,20 +1,54 @@
 """Rendering a certification report: the terminal table, Markdown, and an SVG badge.
 
 All three are derived from one :class:`~memspec.report.CertificationReport`, the same object
-that is written as JSON, so they never disagree.
+that is written as JSON, so they never disagree. ``memspec certify`` and the pytest plugin
+print the same :func:`table`, :func:`notes` and :func:`summary`.
 """
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from collections.abc import Sequence
 from html import escape
 
 from memspec.catalogue import Level, catalogue
 from memspec.report import CertificationReport, RequirementResult, Status
 
-__all__ = ["badge_svg", "markdown", "summary", "table", "verdict"]
+__all__ = [
+    "badge_svg",
+    "details",
+    "first_reproduction",
+    "markdown",
+    "notes",
+    "output_excerpt",
+    "status_word",
+    "summary",
+    "table",
+    "tally",
+    "verdict",
+]
 
-_MARK = {Status.PASSED: "pass", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}
+_MARK = {
+    Status.PASSED: "pass",
+    Status.FAILED: "FAIL",
+    Status.BLOCKED: "blocked",
+    Status.SKIPPED: "skip",
+}
+
+#: Widths of the table's columns before the details column.
+_COLUMNS = (("requirement", 14), ("level", 8), ("profile", 13), ("status", 8))
+_DETAILS_AT = sum(width for _, width in _COLUMNS)
+
+#: The details column is never narrower than this, however narrow the terminal.
+_MIN_DETAILS = 30
+
+#: Lines of a failure's captured output the table shows (its last ones).
+_OUTPUT_LINES = 8
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def verdict(report: CertificationReport) -> str:
@@ -22,41 +56,114 @@ def verdict(report: CertificationReport) -> str:
     return "conformant" if report.conformant else "not conformant"
 
 
-def summary(report: CertificationReport) -> str:
-    """One line: the verdict, the profiles, and the counts."""
-    profiles = ", ".join(p.value for p in report.profiles)
+def tally(report: CertificationReport) -> str:
+    """The counts: ``N passed, N failed, N blocked, N warnings (SHOULD), N skipped``.
+
+    ``failed`` counts MUST failures; a failed SHOULD is a warning, counted apart.
+    """
     return (
-        f"{report.target}: {verdict(report).upper()} on {profiles} "
-        f"— {report.count(Status.PASSED)} passed, {report.count(Status.FAILED)} failed "
-        f"({len(report.failures)} MUST, {len(report.warnings)} SHOULD warnings), "
-        f"{report.count(Status.SKIPPED)} skipped, in {report.duration_seconds:.1f} s, "
-        f"seed {report.seed}"
+        f"{report.count(Status.PASSED)} passed, {len(report.failures)} failed, "
+        f"{report.count(Status.BLOCKED)} blocked, "
+        f"{_plural(len(report.warnings), 'warning')} (SHOULD), "
+        f"{report.count(Status.SKIPPED)} skipped"
     )
 
 
-def _status(result: RequirementResult) -> str:
+def summary(report: CertificationReport) -> str:
+    """One line: the verdict, the profiles, the counts, the time and the seed."""
+    profiles = ", ".join(p.value for p in report.profiles)
+    return (
+        f"{report.target}: {verdict(report).upper()} on {profiles} — {tally(report)}, "
+        f"in {report.duration_seconds:.1f} s, seed {report.seed}"
+    )
+
+
+def notes(report: CertificationReport) -> list[str]:
+    """What happened to the run itself (it reached ``--max-time``, ...), one line each."""
+    return [f"note: {note}" for note in report.notes]
+
+
+def status_word(result: RequirementResult) -> str:
+    """``pass``, ``FAIL``, ``warn`` (a failed SHOULD), ``blocked`` or ``skip``."""
     if result.status is Status.FAILED and result.level is Level.SHOULD:
         return "warn"
     return _MARK[result.status]
 
 
-def table(results: Sequence[RequirementResult], width: int = 100) -> str:
-    """A requirement-by-requirement table for the terminal."""
-    lines = [f"{'requirement':<14}{'level':<8}{'profile':<13}{'status':<8}details"]
-    room = max(20, width - 43)
+def details(result: RequirementResult) -> str:
+    """What the table says about a result: the witness of a failure in full, what blocked
+    it, why it was skipped, or how many checks saw it hold."""
+    if result.status is Status.BLOCKED and result.blocked_by:
+        return f"blocked by {', '.join(result.blocked_by)}"
+    return result.message
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` wrapped to ``width``, each of its lines on its own, nothing cut."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        indent = paragraph[: len(paragraph) - len(paragraph.lstrip())]
+        lines += textwrap.wrap(
+            paragraph,
+            width,
+            subsequent_indent=indent if len(indent) < width // 2 else "",
+            break_on_hyphens=False,
+        ) or [""]
+    return lines
+
+
+def output_excerpt(output: str, width: int, lines: int = _OUTPUT_LINES) -> list[str]:
+    """The last ``lines`` lines of a target's captured output, each cut to ``width``."""
+    kept = output.strip("\n").splitlines()
+    head = "target output:"
+    if len(kept) > lines:
+        head = f"target output (last {lines} of {len(kept)} lines):"
+        kept = kept[-lines:]
+    cut = [line if len(line) <= width else line[: max(1, width - 3)] + "..." for line in kept]
+    return [head, *cut]
+
+
+def table(results: Sequence[RequirementResult], width: int | None = None) -> str:
+    """A requirement-by-requirement table for the terminal.
+
+    Details are wrapped to ``width`` columns (the terminal's width by default), continued
+    under the details column; a failure's captured target output follows it, indented.
+    """
+    if width is None:
+        width = shutil.get_terminal_size().columns
+    room = max(_MIN_DETAILS, width - _DETAILS_AT)
+    pad = " " * _DETAILS_AT
+    lines = ["".join(f"{name:<{size}}" for name, size in _COLUMNS) + "details"]
     for result in results:
-        message = result.message.replace("\n", " ")
-        if len(message) > room:
-            message = message[: room - 3] + "..."
-        lines.append(
+        row = (
             f"{result.id:<14}{result.level.value:<8}{result.profile.value:<13}"
-            f"{_status(result):<8}{message}"
+            f"{status_word(result):<8}"
         )
+        first, *rest = _wrap(details(result), room)
+        lines.append((row + first).rstrip())
+        lines += [(pad + line).rstrip() for line in rest]
+        if result.status is Status.FAILED and result.output and result.output.strip():
+            head, *output = output_excerpt(result.output, room - 2)
+            lines.append(pad + head)
+            lines += [(pad + "  " + line).rstrip() for line in output]
     return "\n".join(lines)
 
 
+def first_reproduction(report: CertificationReport) -> RequirementResult | None:
+    """The first failure that carries a reproduction: a MUST failure if any has one."""
+    for result in (*report.failures, *report.warnings):
+        if result.reproduction:
+            return result
+    return None
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def markdown(report: CertificationReport) -> str:
-    """The report as a Markdown document, failures with their reproduction snippets."""
+    """The report as a Markdown document: the table, then every failure with its
+    reproduction and output, every warning, and what blocked each blocked requirement."""
     statements = {r.id: r.statement for r in catalogue().requirements}
     out = [
         f"# memspec certification: `{report.target}`",
@@ -66,23 +173,25 @@ def markdown(report: CertificationReport) -> str:
         f"seed {report.seed}, {report.started_at}, {report.duration_seconds:.1f} s, "
         f"Python {report.environment.python} on {report.environment.platform}).",
         "",
-        f"{report.count(Status.PASSED)} passed, {report.count(Status.FAILED)} failed "
-        f"({len(report.warnings)} of them SHOULD warnings), "
-        f"{report.count(Status.SKIPPED)} skipped.",
+        f"{tally(report)}.",
+    ]
+    if report.notes:
+        out += ["", *(f"- Note: {note}" for note in report.notes)]
+    out += [
         "",
         "| requirement | level | profile | status | details |",
         "|---|---|---|---|---|",
     ]
     for result in report.requirements:
-        detail = result.message.replace("|", "\\|").replace("\n", " ")
         out.append(
             f"| `{result.id}` | {result.level.value} | {result.profile.value} | "
-            f"{_status(result)} | {detail} |"
+            f"{status_word(result)} | {_cell(details(result))} |"
         )
-    failed = [r for r in report.requirements if r.status is Status.FAILED]
-    if failed:
-        out += ["", "## Failures"]
-        for result in failed:
+    for title, results in (("Failures", report.failures), ("Warnings (SHOULD)", report.warnings)):
+        if not results:
+            continue
+        out += ["", f"## {title}"]
+        for result in results:
             out += [
                 "",
                 f"### `{result.id}` ({result.level.value})",
@@ -92,7 +201,21 @@ def markdown(report: CertificationReport) -> str:
                 result.message,
             ]
             if result.reproduction:
-                out += ["", "Reproduce it:", "", "```python", result.reproduction, "```"]
+                out += ["", "Reproduce it:", "", "```python", result.reproduction.rstrip(), "```"]
+            if result.output and result.output.strip():
+                out += ["", "What the target logged or printed:", "", "```text"]
+                out += [result.output.strip("\n"), "```"]
+    if report.blocked:
+        out += [
+            "",
+            "## Blocked",
+            "",
+            "Not judged while a prerequisite fails; fix the prerequisite first.",
+            "",
+        ]
+        for result in report.blocked:
+            blockers = ", ".join(f"`{b}`" for b in result.blocked_by) or "a failed prerequisite"
+            out.append(f"- `{result.id}` ({result.level.value}): blocked by {blockers}")
     return "\n".join(out) + "\n"
 
 

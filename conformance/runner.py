@@ -103,6 +103,24 @@ def default_profiles(target: Target, is_async: bool) -> tuple[Profile, ...]:
     return tuple(profiles)
 
 
+def _check_applicable(target: Target, is_async: bool, profiles: Sequence[Profile]) -> None:
+    """``TargetError`` for a profile this target cannot be certified on as given."""
+    kind = "async" if is_async else "sync"
+    if Profile.ASYNC in profiles and not is_async:
+        raise TargetError(
+            f"{target.name} builds a sync manager: certify it on 'concurrency', not 'async'"
+        )
+    if Profile.CONCURRENCY in profiles and is_async:
+        raise TargetError(
+            f"{target.name} builds an {kind} manager: certify it on 'async', not 'concurrency'"
+        )
+    if Profile.PERSISTENCE in profiles and target.reopen is None:
+        raise TargetError(
+            f"{target.name} gives no memspec_reopen(manager) to open a second manager on the "
+            "same backend, so it cannot be certified on 'persistence'"
+        )
+
+
 def judge(
     requirements: Sequence[Requirement], outcomes: Iterable[CheckOutcome]
 ) -> tuple[RequirementResult, ...]:
@@ -233,6 +251,7 @@ def certify(
         if profiles is None
         else tuple(dict.fromkeys(Profile(p) for p in profiles))
     )
+    _check_applicable(target, is_async, selected)
     run_seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     plan = [c for c in (checks if checks is not None else all_checks()) if c.profile in selected]
     outcomes = []

@@ -1,22 +1,27 @@
 """TTL checks that need a clock: the injected one, or real time for targets without one.
 
-With an injected clock expiry is exact. Without one, the suite writes slots with a short,
-fractional TTL and reads them at times it controls with sleeps, a little over a second in
-all. A read only counts when it ran wholly inside the window where the answer is certain:
-after the write returned and before it could expire, or after it must have expired
-(``ttl`` plus the target's declared expiry precision).
+Each requirement is judged in its own probe, on its own manager, with a witness that only its
+own breach explains: a probe for restarts reads well inside the new lifetime and past the old
+one, never exactly at a boundary, so an off-by-one at the boundary (``MM-TTL-002``) cannot
+pass for a lifetime that was not restarted. With an injected clock, writes also land at
+sub-millisecond clock positions, where truncating expiry times to whole milliseconds shows.
+
+Without a clock, the suite writes slots with short TTLs and reads them at times it controls
+with sleeps, under two seconds in all. A read only counts when it ran wholly inside the
+window where the answer is certain: after the write returned and before it could expire, or
+after it must have expired (``ttl`` plus the target's declared expiry precision).
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import read, write
+from memspec.conformance.calls import memory_input, read, write
 from memspec.conformance.checks import Check, Context, Skip
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure
+from memspec.conformance.target import UNSET, FakeClock
 from memspec.ttl import DEFAULT_TTL
 
 __all__ = ["CHECKS", "DEFAULT_PRECISION", "expiry_precision"]
@@ -24,7 +29,8 @@ __all__ = ["CHECKS", "DEFAULT_PRECISION", "expiry_precision"]
 #: Expiry precision assumed for a target that declares none, in seconds.
 DEFAULT_PRECISION = 0.05
 
-_EPSILON = 2.0**-10
+_MS = 2.0**-10  # just under a millisecond, exact in binary
+_SUB_MS = 2.0**-13  # an eighth of that: a clock position between two whole milliseconds
 
 
 def expiry_precision(manager: object) -> float:
@@ -33,62 +39,164 @@ def expiry_precision(manager: object) -> float:
     return float(declared) if isinstance(declared, int | float) else DEFAULT_PRECISION
 
 
-def _injected_clock(context: Context) -> None:
+def _expect(ids: tuple[str, ...], what: str, got: list[str], wanted: list[str]) -> None:
+    if got != wanted:
+        raise CheckFailure(ids, f"{what}: expected {wanted!r}, got {got!r}")
+
+
+# -- with an injected clock -----------------------------------------------------------------
+
+
+def _clocked(context: Context, ttl: object = 60) -> tuple[Driver, FakeClock]:
     clock = context.clock()
-    driver = context.manager(ttl=10, clock=clock)
-    write(driver, "store", "clocked", "x")
-    clock.advance(10 - _EPSILON)
-    if read(driver, "clocked") != ["x"]:
-        raise CheckFailure(("MM-TTL-010",), "the slot expired before the injected clock said so")
-    clock.advance(_EPSILON)
-    if read(driver, "clocked") != []:
-        raise CheckFailure(
-            ("MM-TTL-010",), "the slot outlived its TTL on the injected clock: is the clock used?"
+    return context.manager(ttl=ttl, clock=clock), clock
+
+
+def _clock_is_used(context: Context) -> None:
+    """MM-TTL-010: expiry follows the injected clock and no other, sweeps included."""
+    clock = context.clock()
+    with context.probe("MM-TTL-010", what="with an injected clock"):
+        driver = context.manager(ttl=0.25, clock=clock)
+        began = time.monotonic()
+        write(driver, "store", "clocked", "x")
+        # Many writes over a few slots: periodic sweeps run, yet capacity never matters.
+        driver.call_many("store", [memory_input(f"churn-{n % 4}", f"{n}") for n in range(3000)])
+        time.sleep(max(0.0, began + 0.4 - time.monotonic()))
+        got = read(driver, "clocked")
+        if got != ["x"]:
+            raise CheckFailure(
+                ("MM-TTL-010",),
+                "a slot with ttl=0.25 was gone after 0.4 s of real time while the injected "
+                f"clock stood still (expected ['x'], got {got!r}): the manager measures "
+                "lifetimes with another clock",
+            )
+
+
+def _clocked_lifetimes(context: Context) -> None:
+    """MM-TTL-001/002/003/005/007 with exact readings of the injected clock."""
+    if not context.target.accepts_clock:
+        raise Skip("the target takes no clock; the real-time check covers expiry instead")
+    with context.probe("MM-TTL-001", what="ttl=60"):
+        driver, clock = _clocked(context)
+        clock.advance(_SUB_MS)
+        for n in range(4):  # writes at sub-millisecond positions
+            write(driver, "store", f"alive-{n}", f"v{n}")
+            clock.advance(_SUB_MS * 3)
+        clock.set(1000.0 + _SUB_MS + 60 - _SUB_MS / 2)
+        for n in range(4):
+            _expect(
+                ("MM-TTL-001",),
+                f"a slot written at clock {1000.0 + _SUB_MS * (1 + 3 * n)!r} with ttl=60, read "
+                f"at {clock()!r}",
+                read(driver, f"alive-{n}"),
+                [f"v{n}"],
+            )
+    with context.probe("MM-TTL-002", what="ttl=60"):
+        driver, clock = _clocked(context)
+        write(driver, "store", "expires", "x")
+        clock.advance(60)
+        _expect(
+            ("MM-TTL-002",), "read exactly ttl=60 s after the write", read(driver, "expires"), []
         )
+        write(driver, "store", "later", "y")
+        clock.advance(60 + _MS)
+        _expect(("MM-TTL-002",), "read 60.001 s after the write", read(driver, "later"), [])
+    with context.probe("MM-TTL-003", what="ttl=60"):
+        driver, clock = _clocked(context)
+        write(driver, "store", "gone", "old")
+        clock.advance(60 + _MS)
+        write(driver, "update", "gone", "revived?")
+        _expect(("MM-TTL-003",), "update of an expired slot", read(driver, "gone"), [])
+        driver.delete(memory_input("gone"))
+        write(driver, "store", "gone", "fresh")
+        clock.advance(30)
+        _expect(("MM-TTL-003",), "store after expiry, 30 s later", read(driver, "gone"), ["fresh"])
+    with context.probe("MM-TTL-005", what="ttl=60"):
+        driver, clock = _clocked(context)
+        write(driver, "store", "read", "r")
+        write(driver, "store", "control", "c")
+        for _ in range(3):
+            clock.advance(15)
+            read(driver, "read")
+        clock.advance(15 + _MS)
+        got, control = read(driver, "read"), read(driver, "control")
+        if got and not control:
+            raise CheckFailure(
+                ("MM-TTL-005",),
+                "60.001 s after two slots were written with ttl=60, the one read three times "
+                f"in between is still returned ({got!r}) and the unread one is gone",
+            )
+    with context.probe("MM-TTL-007", what="ttl=None"):
+        driver, clock = _clocked(context, ttl=None)
+        write(driver, "store", "forever", "x")
+        clock.advance(10.0**7)
+        _expect(("MM-TTL-007",), "ttl=None, read 10**7 s later", read(driver, "forever"), ["x"])
+
+
+def _restarts(context: Context) -> None:
+    """MM-TTL-004: store and update restart the lifetime, unchanged content included."""
+    if not context.target.accepts_clock:
+        raise Skip("the target takes no clock; the real-time check covers expiry instead")
+    with context.probe("MM-TTL-004", what="ttl=60"):
+        driver, clock = _clocked(context)
+        for slot in ("updated", "same-update", "restored", "same-store"):
+            write(driver, "store", slot, "v1")
+        clock.advance(30 + _SUB_MS)
+        write(driver, "update", "updated", "v2")
+        write(driver, "update", "same-update", "v1")
+        write(driver, "store", "restored", "v2")
+        write(driver, "store", "same-store", "v1")
+        clock.advance(45)  # 75 s after the first write, 45 s after the second
+        expected = {
+            "updated": ["v2"],
+            "same-update": ["v1"],
+            "restored": ["v2"],
+            "same-store": ["v1"],
+        }
+        for slot, wanted in expected.items():
+            got = read(driver, slot)
+            if got != wanted:
+                operation = "store" if "store" in slot else "update"
+                same = " with unchanged content" if slot.startswith("same") else ""
+                raise CheckFailure(
+                    ("MM-TTL-004",),
+                    f"a slot written with ttl=60 and written again by {operation}{same} 30 s "
+                    f"later was read 45 s after that: expected {wanted!r}, got {got!r} (the "
+                    "second write did not restart its lifetime)",
+                )
+
+
+def _fractional(context: Context) -> None:
+    """MM-TTL-006: fractional TTLs to the millisecond, away from the exact boundary."""
+    if not context.target.accepts_clock:
+        raise Skip("the target takes no clock; the real-time check covers expiry instead")
+    for ttl in (0.5, 2.75):
+        with context.probe("MM-TTL-006", what=f"ttl={ttl}"):
+            driver, clock = _clocked(context, ttl=ttl)
+            write(driver, "store", "f", "x")
+            clock.advance(ttl - _MS)
+            _expect(
+                ("MM-TTL-006",), f"ttl={ttl}, read 1 ms before expiry", read(driver, "f"), ["x"]
+            )
+            clock.advance(2 * _MS)
+            _expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", read(driver, "f"), [])
 
 
 def _default_ttl(context: Context) -> None:
-    if context.target.accepts_clock:
+    """MM-TTL-009, judged by behaviour: a slot written without a ttl lives 12 hours."""
+    if not context.target.accepts_clock:
+        raise Skip("judging the default lifetime needs an injected clock (it is 12 hours)")
+    with context.probe("MM-TTL-009", what="the default ttl"):
         clock = context.clock()
-        driver = context.manager(clock=clock)
+        driver = context.manager(ttl=UNSET, clock=clock)
         write(driver, "store", "default", "x")
-        clock.advance(DEFAULT_TTL - _EPSILON)
-        alive = read(driver, "default")
-        clock.advance(_EPSILON)
-        if alive != ["x"] or read(driver, "default") != []:
-            raise CheckFailure(("MM-TTL-009",), "without a ttl argument, slots do not live 43200 s")
-        return
-    try:
-        parameter = inspect.signature(context.target.factory).parameters.get("ttl")
-    except (TypeError, ValueError):
-        parameter = None
-    if parameter is None or parameter.default is inspect.Parameter.empty:
-        raise Skip("no clock to wait 12 hours with, and no ttl default in the signature")
-    if parameter.default != DEFAULT_TTL:
-        raise CheckFailure(("MM-TTL-009",), f"the ttl parameter defaults to {parameter.default!r}")
+        clock.advance(DEFAULT_TTL - 1)
+        _expect(("MM-TTL-009",), "no ttl given, read 43199 s later", read(driver, "default"), ["x"])
+        clock.advance(2)
+        _expect(("MM-TTL-009",), "no ttl given, read 43201 s later", read(driver, "default"), [])
 
 
-class _Timed:
-    """Calls on a driver that remember when they started and returned."""
-
-    def __init__(self, driver: Driver) -> None:
-        self.driver = driver
-
-    def write(self, operation: str, slot: str, text: str) -> tuple[float, float]:
-        start = time.monotonic()
-        write(self.driver, operation, slot, text)
-        return start, time.monotonic()
-
-    def read(self, slot: str) -> tuple[list[str], float, float]:
-        start = time.monotonic()
-        texts = read(self.driver, slot)
-        return texts, start, time.monotonic()
-
-
-def _sleep_until(moment: float) -> None:
-    delay = moment - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
+# -- in real time ---------------------------------------------------------------------------
 
 
 class _TooSlow(Exception):
@@ -103,88 +211,129 @@ def _real_time(context: Context) -> None:
             _real_time_once(context)
             return
         except _TooSlow:
+            context.outcome.passed.clear()
+            context.outcome.failures.clear()
             continue
     raise Skip("the machine was too slow three times to read before expiry; TTL not judged")
 
 
+def _timed(action: object) -> tuple[float, float]:
+    start = time.monotonic()
+    action()  # type: ignore[operator]
+    return start, time.monotonic()
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
 def _real_time_once(context: Context) -> None:
-    ttl = 0.75
-    timed = _Timed(context.manager(ttl=ttl))
-    precision = expiry_precision(timed.driver.manager)
-    forever = context.manager(ttl=None)
-    write(forever, "store", "forever", "x")
+    ttl, fractional = 1, 0.75
+    whole = context.manager(ttl=ttl)
+    precision = expiry_precision(whole.manager)
+    forever = None
+    with context.probe("MM-TTL-007", what="ttl=None"):
+        forever = context.manager(ttl=None)
+        write(forever, "store", "forever", "x")
+    part = None
+    with context.probe("MM-TTL-006", what=f"ttl={fractional}"):
+        built = context.manager(ttl=fractional)
+        f_start, f_end = _timed(lambda: write(built, "store", "f", "x"))
+        part = built
 
-    a_start, a_end = timed.write("store", "expires", "a")
-    timed.write("store", "updated", "b")
-    c_start, c_end = timed.write("store", "read-often", "c")
-
-    _sleep_until(a_start + ttl * 0.4)
-    b_start, b_end = timed.write("update", "updated", "b2")
-    texts, start, end = timed.read("read-often")
-    if texts != ["c"] and end < c_start + ttl:
-        raise CheckFailure(
-            ("MM-TTL-001", "MM-TTL-006"), f"a {ttl} s slot was gone after {end - c_start:.3f} s"
-        )
-
-    _sleep_until(a_start + ttl * 0.6)
-    texts, start, end = timed.read("expires")
-    if end >= a_start + ttl:
+    start, end = _timed(lambda: [write(whole, "store", s, s) for s in ("a", "u", "r", "c", "x")])
+    _sleep_until(start + 0.45)
+    u_start, _ = _timed(lambda: write(whole, "update", "u", "u2"))
+    got: list[list[str]] = []
+    _timed(lambda: got.append(read(whole, "r")))
+    _, a_end = _timed(lambda: got.append(read(whole, "a")))
+    if a_end >= start + ttl:
         raise _TooSlow
-    if texts != ["a"]:
-        raise CheckFailure(
-            ("MM-TTL-001", "MM-TTL-006"),
-            f"a slot with ttl={ttl} was gone {end - a_end:.3f} s after it was written",
+    with context.probe("MM-TTL-001", what=f"ttl={ttl}"):
+        _expect(
+            ("MM-TTL-001",), f"ttl={ttl}, read {a_end - end:.1f} s after the write", got[1], ["a"]
         )
+    if part is not None:
+        with context.probe("MM-TTL-006", what=f"ttl={fractional}"):
+            f_got: list[list[str]] = []
+            _sleep_until(f_start + 0.55)
+            _, g_end = _timed(lambda: f_got.append(read(part, "f")))
+            if g_end >= f_start + fractional:
+                raise _TooSlow
+            _expect(("MM-TTL-006",), f"ttl={fractional}, read well before expiry", f_got[0], ["x"])
+            _sleep_until(f_end + fractional + precision + 0.05)
+            _expect(("MM-TTL-006",), f"ttl={fractional}, read after expiry", read(part, "f"), [])
 
-    _sleep_until(max(a_end, c_end) + ttl + precision)
-    texts, start, end = timed.read("expires")
-    if texts:
-        raise CheckFailure(
-            ("MM-TTL-002", "MM-TTL-006"),
-            f"a slot with ttl={ttl} was still returned {start - a_end:.3f} s after it was written",
-        )
-    texts, start, end = timed.read("read-often")
-    if texts:
-        raise CheckFailure(
-            ("MM-TTL-005",), "a slot that was read outlived its TTL: reads extended it"
-        )
-    texts, start, end = timed.read("updated")
-    if end < b_start + ttl and texts != ["b2"]:
-        raise CheckFailure(
-            ("MM-TTL-004",),
-            f"a slot updated {b_end - a_end:.3f} s after it was stored expired with the "
-            "lifetime of the store",
-        )
-    timed.write("update", "expires", "revived?")
-    if timed.read("expires")[0]:
-        raise CheckFailure(("MM-TTL-003",), "update brought an expired slot back")
-    timed.write("store", "expires", "fresh")
-    if timed.read("expires")[0] != ["fresh"]:
-        raise CheckFailure(("MM-TTL-003",), "store after expiry did not write a fresh slot")
-
-    _sleep_until(b_end + ttl + precision)
-    if timed.read("updated")[0]:
-        raise CheckFailure(
-            ("MM-TTL-002", "MM-TTL-004"), "an updated slot outlived its new lifetime"
-        )
-    if read(forever, "forever") != ["x"]:
-        raise CheckFailure(("MM-TTL-007",), "a slot of a manager built with ttl=None expired")
+    _sleep_until(end + ttl + precision + 0.02)
+    states = {slot: read(whole, slot) for slot in ("a", "r", "c", "u")}
+    with context.probe("MM-TTL-002", what=f"ttl={ttl}"):
+        _expect(("MM-TTL-002",), f"ttl={ttl}, read after expiry", states["a"], [])
+    with context.probe("MM-TTL-005", what=f"ttl={ttl}"):
+        if states["r"] and not states["c"]:
+            raise CheckFailure(
+                ("MM-TTL-005",),
+                f"after ttl={ttl}, the slot read once in between is still returned "
+                f"({states['r']!r}) and the unread one written with it is gone",
+            )
+    with context.probe("MM-TTL-004", what=f"ttl={ttl}"):
+        if time.monotonic() < u_start + ttl and states["u"] != ["u2"]:
+            raise CheckFailure(
+                ("MM-TTL-004",),
+                f"a slot updated about 0.45 s after it was stored with ttl={ttl} was gone "
+                f"before the update's lifetime ended (expected ['u2'], got {states['u']!r})",
+            )
+    with context.probe("MM-TTL-003", what=f"ttl={ttl}"):
+        write(whole, "update", "x", "revived?")
+        _expect(("MM-TTL-003",), "update of an expired slot", read(whole, "x"), [])
+        write(whole, "store", "x", "fresh")
+        _expect(("MM-TTL-003",), "store after expiry", read(whole, "x"), ["fresh"])
+    if forever is not None:
+        with context.probe("MM-TTL-007", what="ttl=None"):
+            _expect(
+                ("MM-TTL-007",),
+                "ttl=None, read after the others expired",
+                read(forever, "forever"),
+                ["x"],
+            )
 
 
 CHECKS: tuple[Check, ...] = (
     Check(
-        "timing:injected-clock",
+        "timing:clock-used",
         Profile.TTL,
         ("MM-TTL-010",),
-        _injected_clock,
-        "expiry follows the injected clock",
+        lambda context: _clock_is_used(context),
+        "expiry follows the injected clock, not real time",
+    ),
+    Check(
+        "timing:lifetimes",
+        Profile.TTL,
+        ("MM-TTL-001", "MM-TTL-002", "MM-TTL-003", "MM-TTL-005", "MM-TTL-007"),
+        _clocked_lifetimes,
+        "slots live until t + ttl and not at or after it, on the injected clock",
+    ),
+    Check(
+        "timing:restarts",
+        Profile.TTL,
+        ("MM-TTL-004",),
+        _restarts,
+        "store and update restart the lifetime, unchanged content included",
+    ),
+    Check(
+        "timing:fractional",
+        Profile.TTL,
+        ("MM-TTL-006",),
+        _fractional,
+        "fractional TTLs are honoured to the millisecond",
     ),
     Check(
         "timing:default-ttl",
         Profile.TTL,
         ("MM-TTL-009",),
         _default_ttl,
-        "the default ttl is 43200 s",
+        "without a ttl argument, slots live 43200 s",
     ),
     Check(
         "timing:real-time",

@@ -29,6 +29,7 @@ from memspec.models import (
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    copy_metadata,
 )
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
 
@@ -152,7 +153,7 @@ class InMemoryManager:
         if not data:
             raise ValueError(_EMPTY.format("store"))
         items = tuple([item.working_memory for item in data])
-        metadata = copy.deepcopy(request.metadata) if request.metadata else None
+        metadata = copy_metadata(request.metadata) or None
         key = f"memory:{request.memory_type._value_}:{request.conversation_id}"
         # acquire/release rather than ``with``: this is the hot path, and it is twice as fast.
         self._lock.acquire()
@@ -193,7 +194,7 @@ class InMemoryManager:
         items = tuple([item.working_memory for item in data])
         given = request.metadata
         if given is not None:
-            given = copy.deepcopy(given) or None
+            given = copy_metadata(given) or None
         key = f"memory:{request.memory_type._value_}:{request.conversation_id}"
         self._lock.acquire()
         try:

@@ -14,7 +14,6 @@ result. Credentials never appear in ``repr``, log records or error messages.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -33,6 +32,7 @@ from memspec.models import (
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    copy_metadata,
     require_data,
 )
 from memspec.ttl import DEFAULT_TTL, validate_ttl
@@ -122,7 +122,7 @@ class _Codec:
             "conversation_id": request.conversation_id,
             "memory_type": request.memory_type._value_,
             "data": [{"working_memory": item.working_memory} for item in items],
-            "metadata": metadata or {},
+            "metadata": copy_metadata(metadata) or {},
         }
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
@@ -132,7 +132,7 @@ class _Codec:
         items = require_data(request, "update")
         key = self.key(request)
         if request.metadata is not None:
-            return key, self.encode(request, items, copy.deepcopy(request.metadata)), False
+            return key, self.encode(request, items, copy_metadata(request.metadata)), False
         head = self.encode(request, items, None).rsplit(',"metadata":', 1)[0]
         return key, head, True
 

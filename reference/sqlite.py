@@ -14,7 +14,6 @@ must mean the same thing after a restart, which a monotonic clock does not.
 from __future__ import annotations
 
 import asyncio
-import copy
 import os
 import shutil
 import sqlite3
@@ -32,6 +31,7 @@ from memspec.models import (
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    copy_metadata,
     require_data,
 )
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
@@ -160,7 +160,7 @@ class SQLiteMemoryManager:
         """Make the slot's content exactly ``input.data``, restart its lifetime, return its key."""
         request = as_memory_input(input)
         items = require_data(request, "store")
-        row = self._row(request, items, copy.deepcopy(request.metadata or {}))
+        row = self._row(request, items, copy_metadata(request.metadata) or {})
 
         def work() -> None:
             now = self.clock()
@@ -186,7 +186,7 @@ class SQLiteMemoryManager:
         """Replace a live slot's items (and metadata, when given); never create one."""
         request = as_memory_input(input)
         items = require_data(request, "update")
-        given = copy.deepcopy(request.metadata)
+        given = copy_metadata(request.metadata)
 
         def work() -> None:
             now = self.clock()

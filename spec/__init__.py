@@ -27,6 +27,7 @@ from memspec.models import (
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    copy_metadata,
     require_data,
 )
 from memspec.protocols import IAsyncMemoryManager, IMemoryManager, MemoryItem
@@ -58,6 +59,7 @@ __all__ = [
     "__version__",
     "as_memory_input",
     "catalogue",
+    "copy_metadata",
     "load_catalogue",
     "load_vectors",
     "require_data",

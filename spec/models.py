@@ -7,6 +7,7 @@ code written against Arshai works unchanged; the one deliberate difference is th
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
@@ -20,6 +21,7 @@ __all__ = [
     "IWorkingMemory",
     "StoredRecord",
     "as_memory_input",
+    "copy_metadata",
     "require_data",
 ]
 
@@ -133,3 +135,22 @@ def require_data(request: IMemoryInput, operation: str) -> list[IWorkingMemory]:
     if not request.data:
         raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
     return list(request.data)
+
+
+def copy_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A deep, plain copy of ``metadata``: every mapping becomes a ``dict`` and every list or
+    tuple a ``list``, so that any ``Mapping`` (``MappingProxyType``, another framework's
+    read-only mapping) is kept, and nothing the caller holds is shared (``MM-META-001``,
+    ``MM-STORE-007``). ``None`` stays ``None``.
+    """
+    if metadata is None:
+        return None
+    return {key: _plain(value) for key, value in metadata.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return copy.deepcopy(value)

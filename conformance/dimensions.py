@@ -1,0 +1,569 @@
+"""Checks along the dimensions real managers break on: scale, sizes, ID lengths, short-hash
+keys, foreign input shapes, metadata shapes, failure atomicity, and leaked threads.
+
+Each requirement is judged in its own probe with a witness of its own: the scale check
+writes and rewrites thousands of slots on one manager and reads every one back; the size
+checks write thousands of items and multi-megabyte values; the ID checks write pairs of IDs
+that differ only past a length where keys are commonly cut, or that collide under a known
+short hash; the shape checks hand over inputs, items, memory types and metadata the way
+other frameworks build them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType, SimpleNamespace
+from typing import Any
+
+from memspec.catalogue import Profile
+from memspec.conformance.calls import WM, memory_input, read, write
+from memspec.conformance.checks import Check, Context
+from memspec.conformance.collisions import COLLISIONS
+from memspec.conformance.driver import Driver
+from memspec.conformance.results import CheckFailure, short
+from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
+
+__all__ = ["CHECKS", "SCALE"]
+
+#: Live slots the scale check writes, per depth.
+SCALE = {"quick": 10_000, "default": 70_000, "thorough": 150_000}
+
+_CHUNK = 1000
+_MIB = 1 << 20
+
+
+def _differs(got: list[str], wanted: list[str]) -> str:
+    """Where two item lists first differ, briefly."""
+    if len(got) != len(wanted):
+        return f"{len(wanted)} items written, {len(got)} read back"
+    index = next(i for i, (a, b) in enumerate(zip(got, wanted, strict=True)) if a != b)
+    a, b = got[index], wanted[index]
+    if len(a) != len(b):
+        return f"item {index} written with {len(b)} characters, read back with {len(a)}"
+    return f"item {index} differs: expected {short(b, 60)}, got {short(a, 60)}"
+
+
+def _readback(
+    driver: Driver, ids: tuple[str, ...], what: str, conversation_id: str, wanted: list[str]
+) -> None:
+    got = read(driver, conversation_id)
+    if got != wanted:
+        raise CheckFailure(ids, f"{what}: {_differs(got, wanted)}")
+
+
+# -- MM-LIMIT-003: scale ----------------------------------------------------------------------
+
+
+def _scale(context: Context) -> None:
+    count = SCALE[context.depth]
+    ids = ("MM-LIMIT-003",)
+    with context.probe(*ids, what=f"{count} slots on one manager"):
+        driver = context.manager(ttl=3600)
+        names = [f"scale-{n}" for n in range(count)]
+        for operation, tag in (("store", "a"), ("update", "b")):
+            for start in range(0, count, _CHUNK):
+                chunk = names[start : start + _CHUNK]
+                driver.call_many(operation, [memory_input(n, f"{n}/{tag}") for n in chunk])
+        for start in range(0, count, _CHUNK):
+            chunk = names[start : start + _CHUNK]
+            results = driver.call_many("retrieve", [memory_input(n) for n in chunk])
+            for offset, (name, result) in enumerate(zip(chunk, results, strict=True)):
+                got = [getattr(item, "working_memory", item) for item in result or ()]
+                if got != [f"{name}/b"]:
+                    raise CheckFailure(
+                        ids,
+                        f"{count} slots were stored and then updated on one manager; slot "
+                        f"{start + offset} of them ({name!r}) reads {short(got, 80)}, expected "
+                        f"{[f'{name}/b']!r}",
+                    )
+
+
+# -- MM-LIMIT-002 / MM-FID-002: sizes ---------------------------------------------------------
+
+
+def _sizes(context: Context) -> None:
+    with context.probe("MM-LIMIT-002", what="many items in one write"):
+        driver = context.manager(ttl=3600)
+        for count in (17, 300, 1000, 10_000):
+            wanted = [f"item {n}" for n in range(count)]
+            write(driver, "store", f"items-{count}", *wanted)
+            _readback(
+                driver, ("MM-LIMIT-002",), f"a write of {count} items", f"items-{count}", wanted
+            )
+    with context.probe("MM-FID-002", what="a 1.5 MiB item"):
+        driver = context.manager(ttl=3600)
+        big = "é" * (3 * _MIB // 4) + "x" * (_MIB // 2)  # 1.5 MiB of UTF-8
+        write(driver, "store", "big", big)
+        _readback(driver, ("MM-FID-002",), "an item of 1.5 MiB", "big", [big])
+    with context.probe("MM-LIMIT-002", what="a 4 MiB item"):
+        driver = context.manager(ttl=3600)
+        large = "abcdefgh" * (_MIB // 2)
+        write(driver, "store", "large", large)
+        _readback(driver, ("MM-LIMIT-002",), "an item of 4 MiB", "large", [large])
+        huge = "ijklmnop" * _MIB
+        try:
+            write(driver, "store", "large", huge)
+        except ValueError:
+            _readback(
+                driver, ("MM-LIMIT-002",), "after an 8 MiB item was refused", "large", [large]
+            )
+        else:
+            _readback(driver, ("MM-LIMIT-002",), "an item of 8 MiB", "large", [huge])
+
+
+# -- MM-ISO-003 / MM-LIMIT-001: ID lengths ----------------------------------------------------
+
+
+def _pairs(length: int) -> Iterator[tuple[str, str]]:
+    """IDs of ``length`` characters that differ only at the end, or only at the start."""
+    body = "".join(chr(ord("a") + n % 26) for n in range(length - 1))
+    yield body + "1", body + "2"
+    yield "1" + body, "2" + body
+
+
+def _distinct(driver: Driver, ids: tuple[str, ...], first: str, second: str, label: str) -> None:
+    write(driver, "store", first, "first")
+    write(driver, "store", second, "second")
+    for conversation_id, wanted in ((first, ["first"]), (second, ["second"])):
+        got = read(driver, conversation_id)
+        if got != wanted:
+            raise CheckFailure(
+                ids,
+                f"{label}: two IDs of {len(first)} characters that differ only in their "
+                f"{'last' if first[0] == second[0] else 'first'} character share a slot "
+                f"(expected {wanted!r}, got {got!r})",
+            )
+
+
+def _id_lengths(context: Context) -> None:
+    with context.probe("MM-ISO-003", what="IDs up to 1 KiB"):
+        driver = context.manager(ttl=3600)
+        for length in (64, 255, 256, 1024):
+            for first, second in _pairs(length):
+                _distinct(driver, ("MM-ISO-003",), first, second, "IDs up to 1 KiB")
+        blanks = (" ", "  ", "\t", "\n", " \u3000 ")
+        for n, blank in enumerate(blanks):
+            write(driver, "store", blank, f"blank {n}")
+        for n, blank in enumerate(blanks):
+            got = read(driver, blank)
+            if got != [f"blank {n}"]:
+                raise CheckFailure(
+                    ("MM-ISO-003",),
+                    f"the white-space-only ID {blank!r} is a conversation like any other: "
+                    f"expected {[f'blank {n}']!r}, got {got!r}",
+                )
+    with context.probe("MM-LIMIT-001", what="IDs up to 64 KiB"):
+        driver = context.manager(ttl=3600)
+        for length in (4096, 16_384, 65_536):
+            for first, second in _pairs(length):
+                _distinct(driver, ("MM-LIMIT-001",), first, second, "IDs up to 64 KiB")
+        for first, second in _pairs(100_000):
+            try:
+                write(driver, "store", first, "first")
+            except ValueError:
+                got = read_or_refused(driver, first)
+                if got:
+                    raise CheckFailure(
+                        ("MM-LIMIT-001",),
+                        f"a store of an ID of {len(first)} characters was refused, yet the ID "
+                        f"then reads {short(got)}",
+                    ) from None
+                continue
+            write(driver, "store", second, "second")
+            got = read(driver, first)
+            if got != ["first"]:
+                raise CheckFailure(
+                    ("MM-LIMIT-001",),
+                    f"two accepted IDs of {len(first)} characters that differ in one character "
+                    f"share a slot (expected ['first'], got {got!r}); refuse IDs over the "
+                    "bound with ValueError instead",
+                )
+
+
+def read_or_refused(driver: Driver, conversation_id: str) -> list[str]:
+    """A slot's texts, or ``[]`` when the manager refuses the ID with ``ValueError``."""
+    try:
+        return read(driver, conversation_id)
+    except (ValueError, TypeError):
+        return []
+
+
+# -- MM-ISO-001 / MM-STORE-006: short-hash keys -----------------------------------------------
+
+
+def _short_hashes(context: Context) -> None:
+    with context.probe("MM-ISO-001", what="IDs that collide under short hashes"):
+        driver = context.manager(ttl=3600)
+        for collision in COLLISIONS:
+            write(driver, "store", collision.first, "first")
+            write(driver, "store", collision.second, "second")
+            got = read(driver, collision.first)
+            if got != ["first"]:
+                raise CheckFailure(
+                    ("MM-ISO-001",),
+                    f"conversations {collision.first!r} and {collision.second!r}, whose "
+                    f"{collision.hash} hashes are equal, share a slot (expected ['first'], got "
+                    f"{got!r})",
+                )
+    with context.probe("MM-STORE-006", what="IDs that collide under short hashes"):
+        driver = context.manager(ttl=3600)
+        for collision in COLLISIONS:
+            first = write(driver, "store", collision.first, "x")
+            second = write(driver, "store", collision.second, "y")
+            if first == second:
+                raise CheckFailure(
+                    ("MM-STORE-006",),
+                    f"conversations {collision.first!r} and {collision.second!r} ("
+                    f"{collision.hash} collision) got the same key {first!r}",
+                )
+
+
+# -- foreign input shapes -----------------------------------------------------------------
+
+
+class _PlainEnumType(str, enum.Enum):  # noqa: UP042 - the shape under test
+    """Another framework's memory-type enum, the pre-3.11 way: ``str`` and ``Enum``."""
+
+    WORKING_MEMORY = "WORKING_MEMORY"
+    SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
+    LONG_TERM_MEMORY = "LONG_TERM_MEMORY"
+
+
+@dataclasses.dataclass
+class _DataclassItem:
+    working_memory: str
+
+
+@dataclasses.dataclass
+class _DataclassInput:
+    conversation_id: str
+    memory_type: Any = "WORKING_MEMORY"
+    data: list[Any] | None = None
+    metadata: dict[str, Any] | None = None
+    query: str | None = None
+    memory_id: str | None = None
+    limit: int | None = 5
+    filters: dict[str, Any] | None = None
+
+
+class _SlotsInput:
+    """An attrs-like input: fields in ``__slots__``, no ``__dict__``."""
+
+    __slots__ = (
+        "conversation_id",
+        "data",
+        "filters",
+        "limit",
+        "memory_id",
+        "memory_type",
+        "metadata",
+        "query",
+    )
+
+    def __init__(self, conversation_id: str, memory_type: Any, data: Any) -> None:
+        self.conversation_id = conversation_id
+        self.memory_type = memory_type
+        self.data = data
+        self.metadata = None
+        self.query = None
+        self.memory_id = None
+        self.limit = 5
+        self.filters = None
+
+
+def _shapes(context: Context) -> None:
+    with context.probe("MM-INPUT-002", what="inputs of other frameworks"):
+        driver = context.manager(ttl=3600)
+        makers: dict[str, Any] = {
+            "a dataclass": lambda cid, mt, texts: _DataclassInput(
+                cid, mt, [_DataclassItem(t) for t in texts] or None
+            ),
+            "a __slots__ object": lambda cid, mt, texts: _SlotsInput(
+                cid, mt, [SimpleNamespace(working_memory=t) for t in texts] or None
+            ),
+        }
+        for kind, make in makers.items():
+            for member in _PlainEnumType:
+                slot = f"shape {kind}"
+                ours = ConversationMemoryType(member.value)
+                what = f"{kind} with memory_type {type(member).__name__}.{member.name}"
+                driver.store(make(slot, member, ["one", "two"]))
+                _expect_texts(
+                    "MM-INPUT-002",
+                    f"{what}, read with IMemoryInput",
+                    driver,
+                    slot,
+                    ours,
+                    ["one", "two"],
+                )
+                driver.update(make(slot, member, ["three"]))
+                _expect_texts("MM-INPUT-002", f"{what}, updated", driver, slot, ours, ["three"])
+                got = driver.retrieve(make(slot, member, []))
+                texts = [getattr(i, "working_memory", None) for i in got or ()]
+                if texts != ["three"]:
+                    raise CheckFailure(
+                        ("MM-INPUT-002",), f"{what}: retrieve expected ['three'], got {texts!r}"
+                    )
+                driver.delete(make(slot, member, []))
+                _expect_texts("MM-INPUT-002", f"{what}, deleted", driver, slot, ours, [])
+    with context.probe("MM-INPUT-004", what="memory types by lenient names"):
+        driver = context.manager(ttl=3600)
+        for wrong in ("working_memory", " Long_Term_Memory ", "WORKING_MEMORY ", "Working Memory"):
+            request = _SlotsInput("lenient", wrong, [SimpleNamespace(working_memory="x")])
+            try:
+                driver.store(request)
+            except (ValueError, TypeError):
+                continue
+            raise CheckFailure(
+                ("MM-INPUT-004",),
+                f"store accepted memory_type={wrong!r}, which names no memory type (the "
+                "values are exact: WORKING_MEMORY, SHORT_TERM_MEMORY, LONG_TERM_MEMORY)",
+            )
+    driver = context.manager(ttl=3600)
+    try:
+        driver.store({"conversation_id": "mapping", "data": [{"working_memory": "m"}]})
+    except Exception as exc:
+        context.outcome.skip(
+            ("MM-MODEL-001",),
+            f"mappings are refused ({type(exc).__name__}), so an omitted field cannot be judged",
+        )
+        return
+    with context.probe("MM-MODEL-001", what="a mapping without memory_type"):
+        _expect_texts(
+            "MM-MODEL-001", "a dict input without memory_type", driver, "mapping", WM, ["m"]
+        )
+    with context.probe("MM-STORE-007", what="mapping items"):
+        item = {"working_memory": "before"}
+        request = {"conversation_id": "held", "data": [item], "metadata": {"k": ["v"]}}
+        driver.store(request)
+        item["working_memory"] = "after"
+        request["data"].append({"working_memory": "extra"})  # type: ignore[attr-defined]
+        _expect_texts(
+            "MM-STORE-007",
+            "a dict input whose item dict the caller changed after store",
+            driver,
+            "held",
+            WM,
+            ["before"],
+        )
+
+
+def _expect_texts(
+    requirement: str,
+    what: str,
+    driver: Driver,
+    conversation_id: str,
+    memory_type: ConversationMemoryType,
+    wanted: list[str],
+) -> None:
+    got = read(driver, conversation_id, memory_type)
+    if got != wanted:
+        raise CheckFailure((requirement,), f"{what}: expected {wanted!r}, got {got!r}")
+
+
+# -- MM-META-001: metadata shapes and keys ----------------------------------------------------
+
+
+class _CustomMapping(Mapping[str, Any]):
+    """A read-only mapping that is not a dict."""
+
+    def __init__(self, **values: Any) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+#: Metadata keys that careless record layouts put next to their own fields.
+_RECORD_KEYS = (
+    "items",
+    "data",
+    "expires_at",
+    "expiry",
+    "ttl",
+    "metadata",
+    "working_memory",
+    "memory_type",
+    "conversation_id",
+    "created_at",
+    "last_update",
+    "key",
+    "value",
+    "version",
+)
+
+
+def _metadata(context: Context) -> None:
+    ids = ("MM-META-001",)
+    with context.probe(*ids, what="metadata"):
+        driver = context.manager(ttl=3600)
+        values: list[Any] = [0, -1, None, "", [], {}, "x", 1.5, True, [{"a": 1}]]
+        shapes: dict[str, Any] = {
+            "a MappingProxyType": MappingProxyType({"source": "proxy", "n": [1, 2]}),
+            "a custom Mapping": _CustomMapping(source="custom", nested={"a": None}),
+        }
+        for n, key in enumerate(_RECORD_KEYS):
+            shapes[f"metadata key {key!r}"] = {key: values[n % len(values)]}
+        shapes["every record key at once"] = dict.fromkeys(_RECORD_KEYS, 0)
+        for n, (what, metadata) in enumerate(shapes.items()):
+            slot = f"meta-{n}"
+            request = IMemoryInput.model_construct(
+                conversation_id=slot,
+                memory_type=WM,
+                data=[IWorkingMemory(working_memory="a"), IWorkingMemory(working_memory="b")],
+                metadata=metadata,
+                query=None,
+                memory_id=None,
+                limit=5,
+                filters=None,
+            )
+            driver.store(request)
+            _expect_texts("MM-META-001", f"store with {what}", driver, slot, WM, ["a", "b"])
+            update = request.model_copy(update={"data": [IWorkingMemory(working_memory="c")]})
+            driver.update(update)
+            _expect_texts("MM-META-001", f"update with {what}", driver, slot, WM, ["c"])
+
+
+# -- MM-ERR-001 / MM-FID-003: failure atomicity -----------------------------------------------
+
+
+def _atomicity(context: Context) -> None:
+    driver = context.manager(ttl=3600)
+    cases: list[tuple[tuple[str, ...], str, str, Any]] = [
+        (("MM-ERR-001",), "store", "metadata with a set", {"s": {1, 2}}),
+        (("MM-ERR-001",), "store", "metadata with NaN", {"n": math.nan}),
+        (("MM-ERR-001",), "update", "metadata with an object", {"o": object()}),
+    ]
+    for ids, operation, what, metadata in cases:
+        with context.probe(*ids, what=what):
+            slot = f"atomic {what}"
+            write(driver, "store", slot, "kept")
+            try:
+                write(driver, operation, slot, "changed", metadata=metadata)
+            except Exception:
+                got = read(driver, slot)
+                if got != ["kept"]:
+                    raise CheckFailure(
+                        ids,
+                        f"{operation} with {what} raised, yet the slot changed: expected "
+                        f"['kept'], got {got!r}",
+                    ) from None
+    for ids, place in ((("MM-FID-003", "MM-ERR-001"), "id"),):
+        with context.probe(*ids, what="a lone surrogate in the ID"):
+            bad = f"id-{place}-\ud800"
+            try:
+                write(driver, "store", bad, "x")
+            except Exception:
+                got = read_or_refused_any(driver, bad)
+                if got:
+                    raise CheckFailure(
+                        ids,
+                        f"store with the ID {bad!r} raised, yet that ID then reads {got!r}",
+                    ) from None
+                continue
+            got = read(driver, bad)
+            if got != ["x"]:
+                raise CheckFailure(
+                    ("MM-FID-003",), f"the ID {bad!r} was accepted but reads {got!r}"
+                )
+
+
+def read_or_refused_any(driver: Driver, conversation_id: str) -> list[str]:
+    """A slot's texts, or ``[]`` when reading that ID raises anything."""
+    try:
+        return read(driver, conversation_id)
+    except Exception:
+        return []
+
+
+# -- MM-RES-001: threads ------------------------------------------------------------------
+
+
+def _threads(context: Context) -> None:
+    from memspec.conformance.isolation import leaked_threads
+
+    with context.probe("MM-RES-001", what="threads"):
+        before = {t.ident for t in threading.enumerate() if t.ident is not None}
+        for _ in range(3):
+            driver = context.manager(ttl=3600)
+            write(driver, "store", "t", "x")
+            read(driver, "t")
+            driver.delete(memory_input("t"))
+        context.close()
+        leaked = leaked_threads(before)
+        if leaked:
+            raise CheckFailure(
+                ("MM-RES-001",),
+                "after three managers were used and closed, non-daemon threads are still "
+                f"running: {', '.join(sorted(repr(t.name) for t in leaked))}",
+            )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "dimension:scale",
+        Profile.CORE,
+        ("MM-LIMIT-003",),
+        _scale,
+        "thousands of slots on one manager, every one read back",
+    ),
+    Check(
+        "dimension:sizes",
+        Profile.CORE,
+        ("MM-LIMIT-002", "MM-FID-002"),
+        _sizes,
+        "thousands of items per write and multi-megabyte items",
+    ),
+    Check(
+        "dimension:id-lengths",
+        Profile.CORE,
+        ("MM-ISO-003", "MM-LIMIT-001"),
+        _id_lengths,
+        "IDs that differ only past common cut-off lengths, and blank IDs",
+    ),
+    Check(
+        "dimension:short-hashes",
+        Profile.CORE,
+        ("MM-ISO-001", "MM-STORE-006"),
+        _short_hashes,
+        "IDs that collide under common short hashes",
+    ),
+    Check(
+        "dimension:input-shapes",
+        Profile.CORE,
+        ("MM-INPUT-002", "MM-INPUT-004", "MM-MODEL-001", "MM-STORE-007"),
+        _shapes,
+        "dataclass, __slots__ and mapping inputs, another enum class, lenient names",
+    ),
+    Check(
+        "dimension:metadata",
+        Profile.CORE,
+        ("MM-META-001",),
+        _metadata,
+        "metadata of any Mapping type and with keys a record layout uses",
+    ),
+    Check(
+        "dimension:atomicity",
+        Profile.CORE,
+        ("MM-ERR-001", "MM-FID-003"),
+        _atomicity,
+        "a call that raises leaves the slot as it was",
+    ),
+    Check(
+        "resources:threads",
+        Profile.CORE,
+        ("MM-RES-001",),
+        _threads,
+        "no non-daemon thread outlives a closed manager",
+    ),
+)
