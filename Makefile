@@ -8,9 +8,11 @@ STAMP := $(VENV)/.memspec-installed
 TARGET ?= memspec.reference:InMemoryManager
 CERTIFY_ARGS ?=
 PACKAGES := spec reference conformance
-LINTED := $(PACKAGES) tests benchmarks docs/hooks examples
+LINTED := $(PACKAGES) tests benchmarks docs/hooks examples tools
+MUTATION_STAMP := $(VENV)/.memspec-mutation-installed
+MUTATION_ARGS ?=
 
-.PHONY: certify test setup tree lint typecheck schemas pytest docs bench clean
+.PHONY: certify test setup tree lint typecheck schemas pytest docs bench mutation clean
 
 setup: $(STAMP)
 
@@ -53,6 +55,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/in_memory.py
 	$(BIN)/python benchmarks/sqlite_manager.py
 	$(BIN)/python benchmarks/redis_manager.py
+
+# Mutation testing of reference/in_memory.py and tests/corpus/simple.py against the suite, with
+# cosmic-ray, in copies under build/mutation (the work tree is never written); not part of
+# `make test`. MUTATION_ARGS="--rev HEAD --jobs 2 --timeout 60" passes options through.
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python tools/mutation.py run $(MUTATION_ARGS)
+
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	@touch $(MUTATION_STAMP)
 
 clean:
 	rm -rf build dist site .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from memspec.conformance.checks import DEPTHS, Check, Context, Skip, all_checks, run_check
 from memspec.conformance.driver import CallTimeout, Driver
+from memspec.conformance.plugin import MemspecWarning
 from memspec.conformance.results import CheckFailure, CheckOutcome, Failure
 from memspec.conformance.runner import Progress, certify, default_profiles, judge
 from memspec.conformance.target import FakeClock, Target, TargetError, resolve_target
@@ -26,6 +27,7 @@ __all__ = [
     "Failure",
     "FakeClock",
     "MemoryManagerConformance",
+    "MemspecWarning",
     "Progress",
     "Skip",
     "Target",

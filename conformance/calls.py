@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from memspec.conformance.driver import Driver
-from memspec.conformance.results import CheckFailure
+from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.vectors import item_texts
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
@@ -36,9 +36,11 @@ def read(
     blame: Iterable[str] = ("MM-RETR-001",),
 ) -> list[str]:
     """Retrieve a slot and return its texts; a malformed result fails ``blame``."""
-    texts = item_texts(driver.retrieve(memory_input(conversation_id, memory_type=memory_type)))
+    result = driver.retrieve(memory_input(conversation_id, memory_type=memory_type))
+    texts = item_texts(result)
     if isinstance(texts, str):
-        raise CheckFailure(blame, f"retrieve of {conversation_id!r} returned {texts}")
+        blamed = ("MM-RETR-002",) if result is None else tuple(blame)
+        raise CheckFailure(blamed, f"retrieve of {short(conversation_id, 60)} returned {texts}")
     return texts
 
 

@@ -41,9 +41,30 @@ DEFAULT_CHECK_TIMEOUT = 300.0
 
 #: How hard the randomised checks search, per depth: hypothesis examples and steps per example.
 DEPTHS: dict[str, dict[str, int]] = {
-    "quick": {"examples": 25, "steps": 20, "rounds": 40, "threads": 4, "operations": 60},
-    "default": {"examples": 120, "steps": 40, "rounds": 150, "threads": 8, "operations": 120},
-    "thorough": {"examples": 600, "steps": 60, "rounds": 600, "threads": 8, "operations": 300},
+    "quick": {
+        "examples": 25,
+        "steps": 20,
+        "rounds": 60,
+        "threads": 4,
+        "operations": 80,
+        "workloads": 4,
+    },
+    "default": {
+        "examples": 120,
+        "steps": 40,
+        "rounds": 200,
+        "threads": 8,
+        "operations": 120,
+        "workloads": 10,
+    },
+    "thorough": {
+        "examples": 600,
+        "steps": 60,
+        "rounds": 800,
+        "threads": 8,
+        "operations": 300,
+        "workloads": 30,
+    },
 }
 
 

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from memspec import __version__
-from memspec.catalogue import Profile, catalogue
-from memspec.catalogue import ID_PATTERN
+from memspec.catalogue import ID_PATTERN, Profile, catalogue
 from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT
 from memspec.conformance.isolation import DEFAULT_MAX_MEMORY

@@ -40,8 +40,9 @@ _MARK = {
 _COLUMNS = (("requirement", 14), ("level", 8), ("profile", 13), ("status", 8))
 _DETAILS_AT = sum(width for _, width in _COLUMNS)
 
-#: The details column is never narrower than this, however narrow the terminal.
-_MIN_DETAILS = 30
+#: Narrower than this, the details column moves under each row, indented by ``_NARROW``.
+_MIN_DETAILS = 20
+_NARROW = 4
 
 #: Lines of a failure's captured output the table shows (its last ones).
 _OUTPUT_LINES = 8
@@ -127,21 +128,26 @@ def table(results: Sequence[RequirementResult], width: int | None = None) -> str
     """A requirement-by-requirement table for the terminal.
 
     Details are wrapped to ``width`` columns (the terminal's width by default), continued
-    under the details column; a failure's captured target output follows it, indented.
+    under the details column (on a terminal too narrow for that column, they go under each
+    row); a failure's captured target output follows it, indented.
     """
     if width is None:
         width = shutil.get_terminal_size().columns
-    room = max(_MIN_DETAILS, width - _DETAILS_AT)
-    pad = " " * _DETAILS_AT
+    narrow = width - _DETAILS_AT < _MIN_DETAILS
+    room = max(_MIN_DETAILS, width - _NARROW) if narrow else width - _DETAILS_AT
+    pad = " " * (_NARROW if narrow else _DETAILS_AT)
     lines = ["".join(f"{name:<{size}}" for name, size in _COLUMNS) + "details"]
     for result in results:
         row = (
             f"{result.id:<14}{result.level.value:<8}{result.profile.value:<13}"
             f"{status_word(result):<8}"
         )
-        first, *rest = _wrap(details(result), room)
-        lines.append((row + first).rstrip())
-        lines += [(pad + line).rstrip() for line in rest]
+        wrapped = _wrap(details(result), room)
+        if narrow:
+            lines.append(row.rstrip())
+        else:
+            lines.append((row + wrapped.pop(0)).rstrip())
+        lines += [(pad + line).rstrip() for line in wrapped]
         if result.status is Status.FAILED and result.output and result.output.strip():
             head, *output = output_excerpt(result.output, room - 2)
             lines.append(pad + head)

@@ -128,13 +128,16 @@ class _Blame:
             return ("MM-RETR-001",)
         operation, last_slot = last
         if operation == "advance":
+            if not float(machine.model_ttl).is_integer():
+                return ("MM-TTL-006",)  # integral TTLs are the others' business
             if got and not expected:
-                return (
-                    ("MM-TTL-005", "MM-TTL-002")
-                    if machine.read_since_write(slot)
-                    else ("MM-TTL-002",)
-                )
-            return ("MM-TTL-004", "MM-TTL-001") if machine.updated(slot) else ("MM-TTL-001",)
+                # Past the boundary, a slot read since its write outlived it through reads.
+                expired_at = machine.last_expiry.get(slot)
+                past = expired_at is not None and machine.clock() > expired_at
+                if past and machine.read_since_write(slot):
+                    return ("MM-TTL-005",)
+                return ("MM-TTL-002",)
+            return ("MM-TTL-004",) if machine.updated(slot) else ("MM-TTL-001",)
         if last_slot != slot:
             if operation == "delete":
                 return ("MM-DEL-002",)
@@ -143,9 +146,8 @@ class _Blame:
             previous = machine.previous.get(slot) or []
             if got == previous + expected:
                 return ("MM-STORE-003",)
-            return (
-                ("MM-STORE-002", "MM-FID-001") if len(got) == len(expected) else ("MM-STORE-002",)
-            )
+            # Plain texts are MM-STORE-002's; unusual or large ones are fidelity's.
+            return ("MM-STORE-002",) if all(map(_plain, expected)) else _fidelity(expected)
         if operation == "update":
             if not expected:
                 return ("MM-TTL-003",) if machine.expired_before_update else ("MM-UPD-003",)
@@ -153,8 +155,18 @@ class _Blame:
         if operation == "delete":
             return ("MM-DEL-001",)
         if operation == "rejected":
-            return ("MM-ERR-001", "MM-STORE-001", "MM-UPD-001")
+            return (machine.rejected_by, "MM-ERR-001")
         return ("MM-RETR-004",)
+
+
+def _plain(text: str) -> bool:
+    """Whether a text is ordinary: short printable ASCII with no surrounding white space."""
+    return 0 < len(text) <= 64 and text.isascii() and text.isprintable() and text == text.strip()
+
+
+def _fidelity(expected: list[str]) -> tuple[str, ...]:
+    large = any(len(text.encode("utf-8", "surrogatepass")) >= 1 << 20 for text in expected)
+    return ("MM-FID-002",) if large else ("MM-FID-001",)
 
 
 def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMachine]:
@@ -184,6 +196,9 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             self.updates: set[SlotKey] = set()
             self.last: tuple[str, SlotKey] | None = None
             self.expired_before_update = False
+            self.rejected_by = "MM-STORE-001"
+            self.model_ttl = 3600.0
+            self.last_expiry: dict[SlotKey, float | None] = {}
 
         # -- set-up and tear-down ------------------------------------------------------
 
@@ -192,6 +207,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             if hung:
                 raise hung[0]
             self.model = MemoryModel(ttl=ttl, clock=self.clock)
+            self.model_ttl = ttl
             driver = self.driver = Driver(timeout=context.timeout, deadline=context.deadline)
             clock = self.clock if target.accepts_clock else None
             self.code.append(f"manager = factory(ttl={ttl!r}{', clock=clock' if clock else ''})")
@@ -272,6 +288,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
         @rule(slot=_SLOTS, operation=st.sampled_from(["store", "update"]), empty=st.booleans())
         def rejected(self, slot: SlotKey, operation: str, empty: bool) -> None:
             items: list[str] | None = [] if empty else None
+            self.rejected_by = "MM-STORE-001" if operation == "store" else "MM-UPD-001"
             self.code.append(
                 f"try:\n    {_code(operation, slot, items)}\nexcept ValueError:\n    pass"
             )
@@ -296,7 +313,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
 
         @precondition(lambda self: clocked)
         @rule(
-            where=st.sampled_from(["before", "at", "after", "jump"]),
+            where=st.sampled_from(["before", "at", "after", "jump", "nudge"]),
             pick=st.integers(0, 1 << 16),
             jump=st.integers(1, 4096),
         )
@@ -305,7 +322,10 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 {e for slot in self.touched if (e := self.model.expires_at(slot)) is not None}
             )
             now = self.clock()
-            if where == "jump" or not expiries:
+            self.last_expiry = {slot: self.model.expires_at(slot) for slot in self.touched}
+            if where == "nudge":  # to a sub-millisecond position, where rounding shows
+                step = jump * _EPSILON / 16
+            elif where == "jump" or not expiries:
                 step = jump * _EPSILON * 16
             else:
                 boundary = expiries[pick % len(expiries)]
@@ -330,6 +350,21 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 ("MM-RETR-001",),
                 "retrieve",
             )
+            again = self.call(
+                lambda: self.driver.call_many(  # type: ignore[union-attr]
+                    "retrieve", [_request(slot) for slot in slots]
+                ),
+                ("MM-RETR-001",),
+                "retrieve",
+            )
+            for slot, first, second in zip(slots, results, again, strict=True):
+                one, two = item_texts(first), item_texts(second)
+                if isinstance(one, list) and one != two:
+                    self.fail(
+                        ("MM-RETR-004",),
+                        f"slot {_shown_slot(slot)}: two retrieves in a row returned "
+                        f"{_shown(one)}, then {_shown(two) if isinstance(two, list) else two}",
+                    )
             for slot, result in zip(slots, results, strict=True):
                 self.judge(slot, result)
 

@@ -100,8 +100,11 @@ def _output_ownership(context: Context) -> None:
     driver = context.manager(ttl=3600)
     write(driver, "store", "owned", "a", "b")
     returned = driver.retrieve(memory_input("owned"))
-    if not isinstance(returned, list) or len(returned) != 2:
+    if not isinstance(returned, list):
         raise CheckFailure(("MM-RETR-001",), f"retrieve returned {short(returned)}")
+    if len(returned) != 2:  # what was stored is MM-STORE-002's business, judged elsewhere
+        context.outcome.leave(ids, "the two items stored did not come back as two")
+        return
     # Frozen items refuse this, which is fine: then the caller cannot change them at all.
     with contextlib.suppress(Exception):
         returned[0].working_memory = "changed by the caller"

@@ -12,7 +12,7 @@ import time
 import unicodedata
 from typing import Any
 
-from memspec import IMemoryInput, IWorkingMemory
+from memspec import ConversationMemoryType, IMemoryInput, IWorkingMemory
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock
 
 from corpus.simple import SimpleManager
@@ -178,7 +178,7 @@ class HonoursLimit(SimpleManager):
 class CaseInsensitiveIds(SimpleManager):
     """Lower-cases conversation IDs in the key."""
 
-    BREAKS = ("MM-ISO-003",)
+    BREAKS = ("MM-ISO-003", "MM-STORE-006")
 
     def key(self, request: IMemoryInput) -> str:
         return f"{request.memory_type.value}|{request.conversation_id.lower()}"
@@ -187,7 +187,7 @@ class CaseInsensitiveIds(SimpleManager):
 class NormalisedIds(SimpleManager):
     """Normalises conversation IDs to NFC, merging visually equal IDs."""
 
-    BREAKS = ("MM-ISO-003",)
+    BREAKS = ("MM-ISO-003", "MM-STORE-006")
 
     def key(self, request: IMemoryInput) -> str:
         cid = unicodedata.normalize("NFC", request.conversation_id)
@@ -197,7 +197,7 @@ class NormalisedIds(SimpleManager):
 class SplitsOnColon(SimpleManager):
     """Treats ':' as a namespace separator and keys on the part before it."""
 
-    BREAKS = ("MM-ISO-003",)
+    BREAKS = ("MM-ISO-003", "MM-STORE-006")
 
     def key(self, request: IMemoryInput) -> str:
         return f"{request.memory_type.value}|{request.conversation_id.split(':')[0]}"
@@ -206,7 +206,7 @@ class SplitsOnColon(SimpleManager):
 class IgnoresMemoryType(SimpleManager):
     """Keys on the conversation only, so all memory types share one slot."""
 
-    BREAKS = ("MM-ISO-002",)
+    BREAKS = ("MM-ISO-002", "MM-STORE-006")
 
     def key(self, request: IMemoryInput) -> str:
         return request.conversation_id
@@ -223,7 +223,12 @@ class AliasesInput(SimpleManager):
         return request.data  # type: ignore[return-value]
 
     def request(self, input: Any) -> Any:
-        return input if hasattr(input, "conversation_id") else super().request(input)
+        validated = super().request(input)
+        return input if hasattr(input, "conversation_id") else validated
+
+    def key(self, request: IMemoryInput) -> str:
+        memory_type = ConversationMemoryType(request.memory_type)
+        return f"{memory_type.value}|{request.conversation_id}"
 
     def shown(self, items: list[Any], request: IMemoryInput) -> list[str]:
         return [getattr(item, "working_memory", item) for item in items]
@@ -308,7 +313,7 @@ class NoneForMissing(SimpleManager):
 class AcceptsEmptyWrites(SimpleManager):
     """store and update accept empty data and write an empty slot."""
 
-    BREAKS = ("MM-STORE-001",)
+    BREAKS = ("MM-STORE-001", "MM-UPD-001")
 
     def items_of(self, request: IMemoryInput) -> list[str]:
         return [item.working_memory for item in request.data or []]
@@ -320,8 +325,11 @@ class PartialWrite(SimpleManager):
     BREAKS = ("MM-ERR-001",)
 
     def store(self, input: Any) -> str:
+        names = ("conversation_id", "memory_type", "data")
         fields = (
-            input if isinstance(input, dict) else vars(input) if hasattr(input, "__dict__") else {}
+            input
+            if isinstance(input, dict)
+            else {name: getattr(input, name) for name in names if hasattr(input, name)}
         )
         header = self.request(
             {k: fields[k] for k in ("conversation_id", "memory_type") if k in fields}
@@ -400,7 +408,7 @@ class KeyPerWrite(SimpleManager):
 class RejectsForeignInputs(SimpleManager):
     """Type-checks for memspec's own IMemoryInput and refuses anything else."""
 
-    BREAKS = ("MM-INPUT-002",)
+    BREAKS = ("MM-INPUT-002", "MM-INPUT-003")
 
     def request(self, input: Any) -> IMemoryInput:
         if not isinstance(input, IMemoryInput):
@@ -422,7 +430,7 @@ class DestructiveRead(SimpleManager):
 class ShortKeyHash(SimpleManager):
     """Keys on a 4-bit hash of the conversation ID, so unrelated conversations collide."""
 
-    BREAKS = ("MM-STORE-006",)
+    BREAKS = ("MM-ISO-001", "MM-STORE-006")
 
     def key(self, request: IMemoryInput) -> str:
         digest = hashlib.sha256(request.conversation_id.encode("utf-8", "surrogatepass"))
