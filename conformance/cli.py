@@ -25,7 +25,7 @@ from memspec import __version__
 from memspec.catalogue import ID_PATTERN, Profile, catalogue
 from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT
-from memspec.conformance.isolation import DEFAULT_MAX_MEMORY
+from memspec.conformance.isolation import DEFAULT_MAX_MEMORY, WorkerFailed, call_isolated
 from memspec.conformance.report import (
     badge_svg,
     first_reproduction,
@@ -35,7 +35,7 @@ from memspec.conformance.report import (
     table,
 )
 from memspec.conformance.runner import Progress, certify
-from memspec.conformance.target import TargetError, resolve_target
+from memspec.conformance.target import Target, TargetError, resolve_target
 from memspec.report import CertificationReport
 
 __all__ = ["main", "mebibytes", "positive_seconds", "reproduction_dir", "write_reproductions"]
@@ -224,11 +224,24 @@ def _show_reproductions(report: CertificationReport, written: list[Path] | None)
     print()
 
 
+def _resolve_safely(spec: str) -> Target:
+    """Import the target once in a worker first: a module that exits or crashes on import
+    becomes a usage error instead of ending this process without a verdict."""
+    try:
+        call_isolated(lambda: resolve_target(spec).name, timeout=120)
+    except WorkerFailed as exc:
+        first = (str(exc).splitlines() or [""])[0]
+        if first.startswith("TargetError: "):
+            raise TargetError(first.removeprefix("TargetError: ")) from None
+        raise TargetError(f"importing {spec} {first}") from None
+    return resolve_target(spec)
+
+
 def _certify(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        target = resolve_target(args.target)
+        target = _resolve_safely(args.target)
         progress = None if args.quiet else _ProgressPrinter(sys.stderr)
         if progress:
             sys.stderr.write(f"memspec {__version__}: certifying {target.name}\n")

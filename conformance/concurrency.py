@@ -115,7 +115,10 @@ def hammer_threads(
             with lock:
                 workload.events.append(event)
 
-    pool = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
+    pool = [
+        threading.Thread(target=work, args=(i,), daemon=True, name=f"memspec-worker-{i}")
+        for i in range(threads)
+    ]
     for thread in pool:
         thread.start()
     deadline = time.monotonic() + timeout
@@ -224,7 +227,8 @@ def _update_delete_rounds(context: Context) -> None:
                 errors.append(exc)
 
         pool = [
-            threading.Thread(target=run, args=(op,), daemon=True) for op in ("update", "delete")
+            threading.Thread(target=run, args=(op,), daemon=True, name=f"memspec-{op}")
+            for op in ("update", "delete")
         ]
         for thread in pool:
             thread.start()
@@ -287,7 +291,7 @@ def _expiry_race(context: Context) -> None:
                     errors.append(f"{job} raised {exc!r}")
 
             pool = [
-                threading.Thread(target=run, args=(job,), daemon=True)
+                threading.Thread(target=run, args=(job,), daemon=True, name=f"memspec-{job}")
                 for job in ("read", "store", "sweep")
             ]
             for thread in pool:

@@ -504,7 +504,7 @@ def _threads(context: Context) -> None:
         if leaked:
             raise CheckFailure(
                 ("MM-RES-001",),
-                "after three managers were used and closed, non-daemon threads are still "
+                "after three managers were used and closed, threads they started are still "
                 f"running: {', '.join(sorted(repr(t.name) for t in leaked))}",
             )
 
