@@ -338,10 +338,11 @@ def _shapes(context: Context) -> None:
         )
     with context.probe("MM-STORE-007", what="mapping items"):
         item = {"working_memory": "before"}
-        request = {"conversation_id": "held", "data": [item], "metadata": {"k": ["v"]}}
-        driver.store(request)
+        items: list[dict[str, str]] = [item]
+        held = {"conversation_id": "held", "data": items, "metadata": {"k": ["v"]}}
+        driver.store(held)
         item["working_memory"] = "after"
-        request["data"].append({"working_memory": "extra"})  # type: ignore[attr-defined]
+        items.append({"working_memory": "extra"})
         _expect_texts(
             "MM-STORE-007",
             "a dict input whose item dict the caller changed after store",

@@ -124,7 +124,7 @@ def run_vector(vector: Vector, context: Context) -> None:
             continue
         code.extend(_code(step))
         ids = step.requirements or (_BASIC[step.op],)
-        setup = not step.requirements  # a set-up step: its failure is no witness of its own
+        set_up = not step.requirements  # a set-up step: its failure is no witness of its own
         where = f"{vector.id} step {index} ({step.op} {short(step.input, 100)})"
         try:
             result = driver.call(step.op, build_input(step.input))
@@ -146,7 +146,7 @@ def run_vector(vector: Vector, context: Context) -> None:
             problem = None
         if problem is not None:
             message, blamed_ids = problem
-            if setup and not blamed_ids:
+            if set_up and not blamed_ids:
                 context.outcome.leave(
                     vector.requirement_ids, f"{vector.id} stopped at set-up step {index}: {message}"
                 )

@@ -28,7 +28,7 @@ def result(
         profile=requirement.profile,
         status=status,
         message=message,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

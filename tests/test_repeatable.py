@@ -1,0 +1,29 @@
+"""Same seed, same report: statuses, blamed checks and messages repeat exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from corpus.broken import KeepsLastItem, TornWrites
+from memspec.conformance import Target, certify
+from memspec.reference import InMemoryManager
+
+
+def _fingerprint(factory: Any) -> list[tuple[str, str, tuple[str, ...], str]]:
+    report = certify(
+        Target.from_factory(factory, name=f"corpus:{factory.__name__}"),
+        depth="quick",
+        seed=20261124,
+        shrink=False,
+    )
+    return [(r.id, r.status.value, r.checks, r.message) for r in report.requirements]
+
+
+@pytest.mark.parametrize(
+    "factory", [InMemoryManager, KeepsLastItem, TornWrites], ids=lambda f: f.__name__
+)
+def test_five_runs_with_one_seed_give_one_report(factory: Any) -> None:
+    first = _fingerprint(factory)
+    for _ in range(4):
+        assert _fingerprint(factory) == first
