@@ -11,6 +11,7 @@ failures and never reach the progress stream.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import pickle
@@ -69,6 +70,12 @@ def _in_child(function: Callable[[], Any], write_fd: int, capture_fd: int, memor
     try:
         os.dup2(capture_fd, 1)
         os.dup2(capture_fd, 2)
+        # Whatever the parent had bound (pytest's capture, redirect_stdout), the target's
+        # prints go to the capture file.
+        sys.stdout = open(1, "w", 1, "utf-8", "replace", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", 1, "utf-8", "replace", closefd=False)  # noqa: SIM115
+        if faulthandler.is_enabled():  # a crash report belongs with the target's output
+            faulthandler.enable(file=sys.stderr)
         root = logging.getLogger()
         for handler in list(root.handlers):
             root.removeHandler(handler)
@@ -83,6 +90,9 @@ def _in_child(function: Callable[[], Any], write_fd: int, capture_fd: int, memor
             result: tuple[str, Any] = ("ok", function())
         except BaseException as exc:  # the target may raise anything, SystemExit included
             result = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
         try:
             data = pickle.dumps(result)
         except Exception as exc:

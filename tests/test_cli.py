@@ -313,18 +313,6 @@ def test_max_time_bounds_the_run_and_says_so(capsys: pytest.CaptureFixture[str])
     assert re.search(r"^note: the run reached --max-time \(1 s\) with \d+ of \d+ checks", out, re.M)
 
 
-def test_max_memory_limits_each_checks_worker(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    report = tmp_path / "r.json"
-    argv = ["certify", REFERENCE, *FAST, "-q", "--max-memory", "1", "--report", str(report)]
-    assert main(argv) == 1
-    capsys.readouterr()
-    data = json.loads(report.read_text("utf-8"))
-    # The reference fails nothing with room to run (test_corpus); 1 MiB is not enough room.
-    assert any(r["status"] == "failed" and r["level"] == "MUST" for r in data["requirements"])
-
-
 @pytest.mark.parametrize(
     ("option", "value"),
     [
