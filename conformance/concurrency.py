@@ -20,6 +20,7 @@ from memspec.conformance.checks import Check, Context, Skip, fast_thread_switchi
 from memspec.conformance.driver import Driver
 from memspec.conformance.linearizability import Event, State, explain
 from memspec.conformance.results import CheckFailure, Failure
+from memspec.conformance.target import FakeClock
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
 __all__ = ["CHECKS", "Workload", "hammer_tasks", "hammer_threads"]
@@ -108,7 +109,7 @@ def hammer_threads(
             try:
                 result = getattr(manager, operation)(request)
                 event = _event(worker, operation, slot, request, result, start)
-            except Exception as exc:
+            except BaseException as exc:
                 with lock:
                     workload.errors.append(f"thread {worker}: {operation} raised {exc!r}")
                 return
@@ -172,7 +173,7 @@ def _threads(context: Context) -> None:
     budget = context.budget
     with fast_thread_switching():
         for round_number in range(budget["workloads"]):
-            driver = context.manager(ttl=3600)
+            driver = context.manager(ttl=3600, clock=_switching_clock(context))
             workload = hammer_threads(
                 driver,
                 threads=budget["threads"],
@@ -180,7 +181,7 @@ def _threads(context: Context) -> None:
                 seed=context.seed * 1000 + round_number,
                 timeout=context.timeout * 3,
             )
-            if _judge(context, workload, ("MM-CONC-001",), ("MM-CONC-002",)):
+            if _judge(context, workload, ("MM-CONC-001",), ("MM-CONC-002",), ("MM-CONC-003",)):
                 return
 
 
@@ -192,7 +193,7 @@ def _update_delete_race(context: Context) -> None:
 
 
 def _update_delete_rounds(context: Context) -> None:
-    driver = context.manager(ttl=3600)
+    driver = context.manager(ttl=3600, clock=_switching_clock(context))
     manager = driver.manager
     pairs = 25  # slots raced per round: one thread updates them while another deletes them
     for round_number in range(context.budget["rounds"]):
@@ -255,11 +256,25 @@ def _update_delete_rounds(context: Context) -> None:
                 )
 
 
+def _switching_clock(context: Context) -> FakeClock | None:
+    """For a target that takes a clock: one that lets other threads run at every reading.
+
+    Managers read their clock next to the check-then-act steps where races hide (is the
+    slot live? is it expired?); yielding the processor there makes a one-bytecode window
+    wide enough to be hit in a short run."""
+    if not context.target.accepts_clock:
+        return None
+    clock = context.clock()
+    clock.switching = True
+    return clock
+
+
 def _expiry_race(context: Context) -> None:
     """A store racing the purge of the expired slot it replaces, with sweeps going on."""
     if context.is_async:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
     clock = context.clock()
+    clock.switching = True
     slots = 40
     with fast_thread_switching():
         for round_number in range(max(4, context.budget["rounds"] // 10)):
@@ -319,6 +334,66 @@ def _expiry_race(context: Context) -> None:
                     )
 
 
+#: Slots written before the churn threads start, per depth: sweeps have a large map to walk.
+_CHURN = {"quick": 2000, "default": 5000, "thorough": 20000}
+
+
+def _churn(context: Context) -> None:
+    """Threads inserting new slots while clean-up sweeps walk a large map of expired ones."""
+    if context.is_async:
+        raise Skip("the target is async: the async profile checks concurrent tasks instead")
+    clock = _switching_clock(context)
+    driver = context.manager(ttl=3600 if clock is None else 10, clock=clock)
+    manager = driver.manager
+    old = [f"churn-old-{n}" for n in range(_CHURN[context.depth])]
+    for start in range(0, len(old), 1000):
+        driver.call_many("store", [_single(name, "old") for name in old[start : start + 1000]])
+    if clock is not None:
+        clock.advance(10 + 2.0**-10)  # every old slot is now expired, waiting for a sweep
+    threads, per_thread = 4, 500
+    barrier = threading.Barrier(threads, timeout=context.timeout)
+    errors: list[str] = []
+
+    def run(worker: int) -> None:
+        try:
+            barrier.wait()
+            for n in range(per_thread):
+                manager.store(_single(f"churn-new-{worker}-{n}", f"{worker}/{n}"))
+                manager.retrieve(_single(old[(worker * per_thread + n) % len(old)]))
+        except BaseException as exc:
+            errors.append(f"thread {worker}: raised {exc!r}")
+
+    with fast_thread_switching():
+        pool = [
+            threading.Thread(target=run, args=(i,), daemon=True, name=f"memspec-churn-{i}")
+            for i in range(threads)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(context.timeout * 3)
+    if any(thread.is_alive() for thread in pool):
+        raise CheckFailure(("MM-CONC-001",), "threads writing new slots did not return")
+    if errors:
+        raise CheckFailure(
+            ("MM-CONC-001",),
+            f"threads writing new slots while expired ones were cleaned up raised "
+            f"{_kind(errors[0])}; expected no exception",
+            reproduction=f"# {errors[0]}",
+        )
+    new = [(f"churn-new-{w}-{n}", f"{w}/{n}") for w in range(threads) for n in range(per_thread)]
+    finals = driver.call_many("retrieve", [_single(name) for name, _ in new])
+    for (name, text), final in zip(new, finals, strict=True):
+        texts = [getattr(i, "working_memory", i) for i in final or ()]
+        if texts != [text]:
+            raise CheckFailure(
+                ("MM-CONC-002",),
+                "a store made while other threads stored other slots was lost or changed; "
+                "in every serial order each slot holds its own store's items",
+                reproduction=f"# slot {name!r} holds {texts!r}, expected {[text]!r}",
+            )
+
+
 def _single(conversation_id: str, text: str | None = None) -> IMemoryInput:
     data = None if text is None else [IWorkingMemory(working_memory=text)]
     return IMemoryInput(conversation_id=conversation_id, data=data)
@@ -341,7 +416,11 @@ def _tasks(context: Context) -> None:
 
 
 def _judge(
-    context: Context, workload: Workload, crash_ids: tuple[str, ...], order_ids: tuple[str, ...]
+    context: Context,
+    workload: Workload,
+    crash_ids: tuple[str, ...],
+    order_ids: tuple[str, ...],
+    resurrect_ids: tuple[str, ...] | None = None,
 ) -> bool:
     """Record what one workload witnessed; whether it witnessed anything.
 
@@ -364,6 +443,21 @@ def _judge(
         context.outcome.leave(order_ids, "not judged: concurrent calls raised exceptions")
         return True
     problem = explain(workload.events, workload.final)
+    if (
+        problem is not None
+        and resurrect_ids is not None
+        and explain(workload.events, workload.final, update_creates=True) is None
+    ):
+        context.outcome.fail(
+            Failure(
+                resurrect_ids,
+                "an update racing a delete of the same slot brought the slot back; in "
+                "every serial order the update of a deleted slot does nothing",
+                reproduction="# the recorded history (replay it by hand):\n# "
+                + problem.replace("\n", "\n# "),
+            )
+        )
+        return True
     if problem is not None:
         context.outcome.fail(
             Failure(
@@ -405,6 +499,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-CONC-001", "MM-CONC-002"),
         _expiry_race,
         "stores racing the clean-up of expired slots are never lost",
+    ),
+    Check(
+        "concurrency:churn",
+        Profile.CONCURRENCY,
+        ("MM-CONC-001", "MM-CONC-002"),
+        _churn,
+        "threads add new slots while clean-up sweeps walk a large map",
     ),
     Check(
         "async:tasks",

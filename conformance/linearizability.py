@@ -34,12 +34,15 @@ class Event:
     end: int = 0
     thread: int = 0
 
-    def apply(self, state: State) -> tuple[bool, State]:
-        """Run this operation on ``state`` serially: (was its result possible?, new state)."""
+    def apply(self, state: State, *, update_creates: bool = False) -> tuple[bool, State]:
+        """Run this operation on ``state`` serially: (was its result possible?, new state).
+
+        ``update_creates`` models a manager whose ``update`` may write a missing slot, to
+        tell a history that only an update racing a delete explains from any other."""
         if self.operation == "store":
             return True, self.written
         if self.operation == "update":
-            return True, (self.written if state is not None else None)
+            return True, (self.written if state is not None or update_creates else None)
         if self.operation == "delete":
             return True, None
         return (self.observed == (state or ())), state
@@ -53,7 +56,9 @@ class Event:
         return f"thread {self.thread}: delete()"
 
 
-def _linearizable(events: list[Event], initial: State, final: State, budget: int) -> bool | None:
+def _linearizable(
+    events: list[Event], initial: State, final: State, budget: int, update_creates: bool = False
+) -> bool | None:
     """Whether a serial order explains ``events``; ``None`` when the search ran out of budget."""
     count = len(events)
     full = (1 << count) - 1
@@ -74,7 +79,7 @@ def _linearizable(events: list[Event], initial: State, final: State, budget: int
         for i in pending:
             if events[i].start > horizon:
                 continue  # some pending operation returned before this one was called
-            possible, after = events[i].apply(state)
+            possible, after = events[i].apply(state, update_creates=update_creates)
             if possible:
                 found = search(done | (1 << i), after)
                 if found is None or found:
@@ -91,6 +96,7 @@ def explain(
     *,
     initial: Mapping[Hashable, State] | None = None,
     budget: int = 200_000,
+    update_creates: bool = False,
 ) -> str | None:
     """Return ``None`` when a serial order explains the history, else what cannot be explained.
 
@@ -101,10 +107,10 @@ def explain(
     by_slot: dict[Hashable, list[Event]] = defaultdict(list)
     for event in events:
         by_slot[event.slot].append(event)
-    for slot, history in by_slot.items():
+    for slot, history in sorted(by_slot.items(), key=lambda pair: repr(pair[0])):
         history.sort(key=lambda e: (e.start, e.end))
         start = (initial or {}).get(slot)
-        verdict = _linearizable(history, start, final.get(slot), budget)
+        verdict = _linearizable(history, start, final.get(slot), budget, update_creates)
         if verdict is False:
             shown = "\n  ".join(e.describe() for e in history[-12:])
             return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +31,15 @@ class TargetError(Exception):
 class FakeClock:
     """A clock the suite moves by hand: ``clock()`` reads it, ``advance(s)`` moves it."""
 
-    def __init__(self, start: float = 1000.0) -> None:
+    def __init__(self, start: float = 1000.0, *, switching: bool = False) -> None:
         self._now = float(start)
         self._lock = threading.Lock()
+        #: Whether every reading yields the processor to other threads (race checks).
+        self.switching = switching
 
     def __call__(self) -> float:
+        if self.switching:
+            time.sleep(0)
         return self._now
 
     def __repr__(self) -> str:
