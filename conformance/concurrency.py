@@ -115,6 +115,7 @@ def hammer_threads(
                 return
             with lock:
                 workload.events.append(event)
+            _yield()
 
     pool = [
         threading.Thread(target=work, args=(i,), daemon=True, name=f"memspec-worker-{i}")
@@ -224,6 +225,7 @@ def _update_delete_rounds(context: Context) -> None:
             try:
                 for request in requests:
                     getattr(manager, operation)(request)
+                    _yield()
             except BaseException as exc:
                 errors.append(exc)
 
@@ -254,6 +256,13 @@ def _update_delete_rounds(context: Context) -> None:
                     "update's items; in every serial order of the two it is missing",
                     reproduction=f"# round {round_number}: slot {slot!r} holds {texts!r}",
                 )
+
+
+def _yield() -> None:
+    """Let another thread run. Threads blocked on a manager's lock do not ask for the GIL,
+    so without this one thread runs many operations in a row and the others' never meet it;
+    with it, operations of different threads interleave one by one."""
+    time.sleep(0)
 
 
 def _switching_clock(context: Context) -> FakeClock | None:
@@ -302,6 +311,7 @@ def _expiry_race(context: Context) -> None:
                             manager.store(_single(name, "new"))
                         else:
                             manager.store(_single(f"other-{n}", "x"))
+                        _yield()
                 except BaseException as exc:
                     errors.append(f"{job} raised {exc!r}")
 
@@ -359,7 +369,9 @@ def _churn(context: Context) -> None:
             barrier.wait()
             for n in range(per_thread):
                 manager.store(_single(f"churn-new-{worker}-{n}", f"{worker}/{n}"))
+                _yield()
                 manager.retrieve(_single(old[(worker * per_thread + n) % len(old)]))
+                _yield()
         except BaseException as exc:
             errors.append(f"thread {worker}: raised {exc!r}")
 

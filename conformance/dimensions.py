@@ -12,7 +12,6 @@ other frameworks build them.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 import threading
 from collections.abc import Iterator, Mapping
@@ -128,9 +127,12 @@ def _pairs(length: int) -> Iterator[tuple[str, str]]:
 def _distinct(driver: Driver, ids: tuple[str, ...], first: str, second: str, label: str) -> None:
     write(driver, "store", first, "first")
     write(driver, "store", second, "second")
-    for conversation_id, wanted in ((first, ["first"]), (second, ["second"])):
+    for conversation_id, wanted, other in (
+        (first, ["first"], ["second"]),
+        (second, ["second"], ["first"]),
+    ):
         got = read(driver, conversation_id)
-        if got != wanted:
+        if got == other:  # the witness of a merge: one ID reads the other's data
             raise CheckFailure(
                 ids,
                 f"{label}: two IDs of {len(first)} characters that differ only in their "
@@ -184,6 +186,21 @@ def _id_lengths(context: Context) -> None:
                 )
 
 
+def _long_keys(context: Context) -> None:
+    with context.probe("MM-STORE-006", what="long IDs"):
+        driver = context.manager(ttl=3600)
+        for length in (64, 255, 256, 1024, 4096, 16_384, 65_536):
+            for first, second in _pairs(length):
+                key = write(driver, "store", first, "first")
+                other = write(driver, "store", second, "second")
+                if key == other:
+                    raise CheckFailure(
+                        ("MM-STORE-006",),
+                        f"two IDs of {length} characters that differ in one character got "
+                        f"the same key {short(key, 80)}",
+                    )
+
+
 def read_or_refused(driver: Driver, conversation_id: str) -> list[str]:
     """A slot's texts, or ``[]`` when the manager refuses the ID with ``ValueError``."""
     try:
@@ -202,12 +219,37 @@ def _short_hashes(context: Context) -> None:
             write(driver, "store", collision.first, "first")
             write(driver, "store", collision.second, "second")
             got = read(driver, collision.first)
-            if got != ["first"]:
+            if got == ["second"]:  # the witness of a merge: one ID reads the other's data
                 raise CheckFailure(
                     ("MM-ISO-001",),
                     f"conversations {collision.first!r} and {collision.second!r}, whose "
                     f"{collision.hash} hashes are equal, share a slot (expected ['first'], got "
                     f"{got!r})",
+                )
+    joined = _joined_pairs()
+    with context.probe("MM-ISO-001", what="IDs that collide when joined with a memory type"):
+        driver = context.manager(ttl=3600)
+        for (first, first_type), (second, second_type) in joined:
+            write(driver, "store", first, "first", memory_type=first_type)
+            write(driver, "store", second, "second", memory_type=second_type)
+            got = read(driver, first, first_type)
+            if got == ["second"]:
+                raise CheckFailure(
+                    ("MM-ISO-001",),
+                    f"slot ({first!r}, {first_type.name}) reads the data of slot ({second!r}, "
+                    f"{second_type.name}): a key joining ID and memory type with a separator "
+                    "the ID may contain",
+                )
+    with context.probe("MM-STORE-006", what="IDs that collide when joined with a memory type"):
+        driver = context.manager(ttl=3600)
+        for (first, first_type), (second, second_type) in joined:
+            key = write(driver, "store", first, "x", memory_type=first_type)
+            other = write(driver, "store", second, "y", memory_type=second_type)
+            if key == other:
+                raise CheckFailure(
+                    ("MM-STORE-006",),
+                    f"slots ({first!r}, {first_type.name}) and ({second!r}, {second_type.name}) "
+                    f"got the same key {key!r}",
                 )
     with context.probe("MM-STORE-006", what="IDs that collide under short hashes"):
         driver = context.manager(ttl=3600)
@@ -222,15 +264,25 @@ def _short_hashes(context: Context) -> None:
                 )
 
 
+def _joined_pairs() -> list[
+    tuple[tuple[str, ConversationMemoryType], tuple[str, ConversationMemoryType]]
+]:
+    """Slot pairs that a key joining ID and memory type with a separator merges: the ID
+    carries the separator and the other slot's memory type, before or after it."""
+    pairs = []
+    for separator in (":", "|", "/", "_", "-", "#", ".", " "):
+        for memory_type in (
+            ConversationMemoryType.SHORT_TERM_MEMORY,
+            ConversationMemoryType.LONG_TERM_MEMORY,
+        ):
+            for name in (memory_type.value, memory_type.value.lower()):
+                pairs.append((("conv", memory_type), (f"conv{separator}{name}", WM)))
+                pairs.append((("conv", memory_type), (f"{name}{separator}conv", WM)))
+                pairs.append((("conv", WM), (f"conv{separator}{WM.value}", memory_type)))
+    return pairs
+
+
 # -- foreign input shapes -----------------------------------------------------------------
-
-
-class _PlainEnumType(str, enum.Enum):  # noqa: UP042 - the shape under test
-    """Another framework's memory-type enum, the pre-3.11 way: ``str`` and ``Enum``."""
-
-    WORKING_MEMORY = "WORKING_MEMORY"
-    SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
-    LONG_TERM_MEMORY = "LONG_TERM_MEMORY"
 
 
 @dataclasses.dataclass
@@ -287,10 +339,10 @@ def _shapes(context: Context) -> None:
             ),
         }
         for kind, make in makers.items():
-            for member in _PlainEnumType:
+            for ours in ConversationMemoryType:
                 slot = f"shape {kind}"
-                ours = ConversationMemoryType(member.value)
-                what = f"{kind} with memory_type {type(member).__name__}.{member.name}"
+                member = ours.value  # a plain str: enums are MM-MODEL-003's business
+                what = f"{kind} with memory_type {member!r}"
                 driver.store(make(slot, member, ["one", "two"]))
                 _expect_texts(
                     "MM-INPUT-002",
@@ -336,10 +388,24 @@ def _shapes(context: Context) -> None:
         _expect_texts(
             "MM-MODEL-001", "a dict input without memory_type", driver, "mapping", WM, ["m"]
         )
+    with context.probe("MM-STORE-005", what="a mapping without memory_type"):
+        omitted = driver.store({"conversation_id": "keyed", "data": [{"working_memory": "k"}]})
+        named = write(driver, "store", "keyed", "k")
+        if omitted != named:
+            raise CheckFailure(
+                ("MM-STORE-005",),
+                f"the working-memory slot of 'keyed' got key {omitted!r} from a dict without "
+                f"memory_type and {named!r} from an IMemoryInput naming WORKING_MEMORY",
+            )
     with context.probe("MM-STORE-007", what="mapping items"):
         item = {"working_memory": "before"}
         items: list[dict[str, str]] = [item]
-        held = {"conversation_id": "held", "data": items, "metadata": {"k": ["v"]}}
+        held = {
+            "conversation_id": "held",
+            "memory_type": WM.value,
+            "data": items,
+            "metadata": {"k": ["v"]},
+        }
         driver.store(held)
         item["working_memory"] = "after"
         items.append({"working_memory": "extra"})
@@ -533,6 +599,13 @@ CHECKS: tuple[Check, ...] = (
         "IDs that differ only past common cut-off lengths, and blank IDs",
     ),
     Check(
+        "dimension:long-keys",
+        Profile.CORE,
+        ("MM-STORE-006",),
+        _long_keys,
+        "IDs that differ only past common cut-off lengths get different keys",
+    ),
+    Check(
         "dimension:short-hashes",
         Profile.CORE,
         ("MM-ISO-001", "MM-STORE-006"),
@@ -542,7 +615,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "dimension:input-shapes",
         Profile.CORE,
-        ("MM-INPUT-002", "MM-INPUT-004", "MM-MODEL-001", "MM-STORE-007"),
+        ("MM-INPUT-002", "MM-INPUT-004", "MM-MODEL-001", "MM-STORE-005", "MM-STORE-007"),
         _shapes,
         "dataclass, __slots__ and mapping inputs, another enum class, lenient names",
     ),

@@ -10,8 +10,8 @@ import contextlib
 import enum
 import logging
 import random
-from collections.abc import Callable, Iterable
-from types import SimpleNamespace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, TypeVar
 
 from memspec.catalogue import Profile
@@ -126,49 +126,112 @@ class _ForeignMemoryType(enum.StrEnum):
     SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
 
 
+class _ForeignMemoryType(enum.StrEnum):
+    """Another framework's memory-type enum, with the same values as memspec's."""
+
+    WORKING_MEMORY = "WORKING_MEMORY"
+    SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
+
+
 def _all_operations(
     driver: Driver, ids: tuple[str, ...], kind: str, make: Callable[..., Any]
 ) -> None:
-    """Drive store, retrieve, update and delete with inputs built by ``make``."""
+    """Drive store, retrieve, update and delete with inputs built by ``make``, and the same
+    with ``IMemoryInput`` on another slot: only a difference between the two is a witness,
+    so a fault of an operation itself is left to that operation's requirement."""
 
     def texts(result: Any) -> list[Any]:
-        return [getattr(item, "working_memory", None) for item in result]
+        return [getattr(item, "working_memory", None) for item in result or ()]
 
-    _attempt(ids, f"store of a {kind}", lambda: driver.store(make("in", "one", "two")))
-    got = _attempt(ids, f"retrieve of a {kind}", lambda: driver.retrieve(make("in")))
-    _expect(ids, f"store then retrieve of a {kind}", texts(got), ["one", "two"])
-    _attempt(ids, f"update of a {kind}", lambda: driver.update(make("in", "three")))
-    _expect(ids, f"update of a {kind}", read(driver, "in"), ["three"])
-    _attempt(ids, f"delete of a {kind}", lambda: driver.delete(make("in")))
-    _expect(ids, f"delete of a {kind}", read(driver, "in"), [])
+    def observe(build: Callable[..., Any], slot: str) -> list[tuple[str, list[Any]]]:
+        seen = []
+        driver.store(build(slot, "one", "two"))
+        seen.append(("store, then retrieve", texts(driver.retrieve(build(slot)))))
+        driver.update(build(slot, "three"))
+        seen.append(("update, then read", read(driver, slot)))
+        driver.delete(build(slot))
+        seen.append(("delete, then read", read(driver, slot)))
+        return seen
+
+    native = observe(memory_input, f"native {kind}")
+    foreign = _attempt(ids, f"operations on a {kind}", lambda: observe(make, f"foreign {kind}"))
+    for (step, wanted), (_, got) in zip(native, foreign, strict=True):
+        _expect(ids, f"with a {kind} input, {step} (as with an IMemoryInput)", got, wanted)
+
+
+class _PlainEnumType(str, enum.Enum):  # noqa: UP042 - the shape under test
+    """Another framework's memory-type enum, the pre-3.11 way: ``str`` and ``Enum``, which
+    ``format()`` shows as ``_PlainEnumType.WORKING_MEMORY`` on Python 3.11+."""
+
+    WORKING_MEMORY = "WORKING_MEMORY"
+    SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
+    LONG_TERM_MEMORY = "LONG_TERM_MEMORY"
 
 
 def _foreign_inputs(context: Context) -> None:
-    ids = ("MM-INPUT-002",)
     driver = context.manager(ttl=3600)
-    _all_operations(driver, ids, "plain object", _foreign_input)
-    foreign_type = _ForeignMemoryType.SHORT_TERM_MEMORY
-    _attempt(
-        ids,
-        "store with another framework's memory-type enum",
-        lambda: driver.store(_foreign_input("typed", "t", memory_type=foreign_type)),
-    )
-    _expect(
-        ids,
-        "a foreign enum member names the slot of the same value",
-        read(driver, "typed", ConversationMemoryType.SHORT_TERM_MEMORY),
-        ["t"],
-    )
+    with context.probe("MM-INPUT-002", what="plain-object inputs"):
+        _all_operations(driver, ("MM-INPUT-002",), "plain object", _foreign_input)
+    members = [*_ForeignMemoryType, *_PlainEnumType]
+    with context.probe("MM-MODEL-003", what="other frameworks' memory-type enums"):
+        for member in members:
+            slot = f"typed {type(member).__name__}"
+            ours = ConversationMemoryType(member.value)
+            write(driver, "store", slot, "native", memory_type=ours)
+            driver.store(_foreign_input(slot, "foreign", memory_type=member))
+            _expect(
+                ("MM-MODEL-003",),
+                f"{type(member).__name__}.{member.name}, a str equal to {member.value!r}, names "
+                "the same slot as the value",
+                read(driver, slot, ours),
+                ["foreign"],
+            )
+    with context.probe("MM-STORE-005", what="other frameworks' memory-type enums"):
+        for member in members:
+            slot = f"keyed {type(member).__name__}"
+            ours = ConversationMemoryType(member.value)
+            native = write(driver, "store", slot, "native", memory_type=ours)
+            foreign = driver.store(_foreign_input(slot, "foreign", memory_type=member))
+            if native != foreign:
+                raise CheckFailure(
+                    ("MM-STORE-005",),
+                    f"one slot got key {native!r} when its memory type was given as "
+                    f"{ours!r} and {foreign!r} when given as {type(member).__name__}."
+                    f"{member.name}",
+                )
 
 
 def _mapping_inputs(context: Context) -> None:
-    def make(conversation_id: str, *texts: str) -> dict[str, Any]:
-        fields: dict[str, Any] = {"conversation_id": conversation_id}
+    def fields(conversation_id: str, *texts: str) -> dict[str, Any]:
+        values: dict[str, Any] = {"conversation_id": conversation_id, "memory_type": WM.value}
         if texts:
-            fields["data"] = [{"working_memory": text} for text in texts]
-        return fields
+            values["data"] = [{"working_memory": text} for text in texts]
+        return values
 
-    _all_operations(context.manager(ttl=3600), ("MM-INPUT-003",), "dict", make)
+    driver = context.manager(ttl=3600)
+    kinds: dict[str, Callable[..., Any]] = {
+        "dict": fields,
+        "MappingProxyType": lambda *args: MappingProxyType(fields(*args)),
+        "read-only Mapping": lambda *args: _ReadOnlyMapping(fields(*args)),
+    }
+    for kind, make in kinds.items():
+        _all_operations(driver, ("MM-INPUT-003",), kind, make)
+
+
+class _ReadOnlyMapping(Mapping[str, Any]):
+    """A mapping that is neither a dict nor a MappingProxyType."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 # -- MM-STORE-004..006 --------------------------------------------------------------------
@@ -281,7 +344,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "targeted:foreign-inputs",
         Profile.CORE,
-        ("MM-INPUT-002",),
+        ("MM-INPUT-002", "MM-MODEL-003", "MM-STORE-005"),
         _foreign_inputs,
         "plain objects and other frameworks' enums are accepted",
     ),
