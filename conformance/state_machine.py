@@ -141,6 +141,8 @@ class _Blame:
         if last_slot != slot:
             if operation == "delete":
                 return ("MM-DEL-002",)
+            if not got:  # a live slot vanished on a write elsewhere: an eviction or a sweep
+                return ("MM-LIMIT-003",)
             return ("MM-ISO-002",) if last_slot[0] == slot[0] else ("MM-ISO-001",)
         if operation == "store":
             previous = machine.previous.get(slot) or []
