@@ -209,6 +209,45 @@ def read_or_refused(driver: Driver, conversation_id: str) -> list[str]:
         return []
 
 
+# -- MM-ISO-002: memory types ------------------------------------------------------------
+
+
+def _memory_types(context: Context) -> None:
+    """MM-ISO-002 through stores and updates, MM-DEL-002 through deletes, of one
+    conversation's three memory types, one item each."""
+    types = list(ConversationMemoryType)
+    driver = context.manager(ttl=3600)
+
+    def agree(expected: dict[ConversationMemoryType, list[str]], after: str, blamed: str) -> None:
+        for memory_type, wanted in expected.items():
+            got = read(driver, "typed", memory_type)
+            if got != wanted:
+                raise CheckFailure(
+                    (blamed,),
+                    f"after {after}, the {memory_type.name} slot of one conversation reads "
+                    f"{got!r}, expected {wanted!r}",
+                )
+
+    def store_all() -> dict[ConversationMemoryType, list[str]]:
+        for memory_type in types:
+            write(driver, "store", "typed", memory_type.value, memory_type=memory_type)
+        return {memory_type: [memory_type.value] for memory_type in types}
+
+    with context.probe("MM-ISO-002", what="the memory types of one conversation"):
+        expected = store_all()
+        agree(expected, "a store of each memory type", "MM-ISO-002")
+        for memory_type in types:
+            write(driver, "update", "typed", f"{memory_type.value} 2", memory_type=memory_type)
+            expected[memory_type] = [f"{memory_type.value} 2"]
+            agree(expected, f"an update of {memory_type.name}", "MM-ISO-002")
+    with context.probe("MM-DEL-002", what="deleting one memory type"):
+        expected = store_all()
+        for memory_type in types:
+            driver.delete(memory_input("typed", memory_type=memory_type))
+            expected[memory_type] = []
+            agree(expected, f"a delete of {memory_type.name}", "MM-DEL-002")
+
+
 # -- MM-ISO-001 / MM-STORE-006: short-hash keys -----------------------------------------------
 
 
@@ -597,6 +636,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-ISO-003", "MM-LIMIT-001"),
         _id_lengths,
         "IDs that differ only past common cut-off lengths, and blank IDs",
+    ),
+    Check(
+        "dimension:memory-types",
+        Profile.CORE,
+        ("MM-ISO-002", "MM-DEL-002"),
+        _memory_types,
+        "each memory type of a conversation is a slot of its own",
     ),
     Check(
         "dimension:long-keys",

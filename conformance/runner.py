@@ -162,7 +162,8 @@ def judge(
             if p in failed and not any(q in failed for q in book.prerequisites_of(p))
         )
         reproduction = output = None
-        if roots and (failures[rid] or passed[rid]):
+        applies = failures[rid] or passed[rid] or unjudged[rid] or not skipped[rid]
+        if roots and applies and requirement.scope is Scope.INTERFACE:
             status = Status.BLOCKED
             message = f"blocked: cannot be judged while {', '.join(roots)} fails"
         elif failures[rid]:

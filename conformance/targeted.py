@@ -168,6 +168,58 @@ class _PlainEnumType(str, enum.Enum):  # noqa: UP042 - the shape under test
     LONG_TERM_MEMORY = "LONG_TERM_MEMORY"
 
 
+def _native_inputs(context: Context) -> None:
+    """MM-INPUT-001: the four operations take memspec's own input type without raising."""
+    with context.probe("MM-INPUT-001", what="IMemoryInput inputs"):
+        driver = context.manager(ttl=3600)
+        for memory_type in ConversationMemoryType:
+            write(driver, "store", "native", "x", memory_type=memory_type)
+            driver.retrieve(memory_input("native", memory_type=memory_type))
+            write(driver, "update", "native", "y", memory_type=memory_type)
+            driver.delete(memory_input("native", memory_type=memory_type))
+
+
+def _empty_writes(context: Context) -> None:
+    """MM-STORE-001 / MM-UPD-001: a write without items raises ValueError, changes nothing."""
+    driver = context.manager(ttl=3600)
+    for operation, requirement in (("store", "MM-STORE-001"), ("update", "MM-UPD-001")):
+        with context.probe(requirement, what=f"{operation} without items"):
+            for data in (None, []):
+                slot = f"empty {operation} {data!r}"
+                write(driver, "store", slot, "kept")
+                request = IMemoryInput(conversation_id=slot, data=data)
+                try:
+                    driver.call(operation, request)
+                except ValueError:
+                    pass
+                else:
+                    raise CheckFailure(
+                        (requirement,), f"{operation} with data={data!r} did not raise ValueError"
+                    )
+                _expect(
+                    (requirement,),
+                    f"after {operation} with data={data!r} was refused",
+                    read(driver, slot),
+                    ["kept"],
+                )
+
+
+def _repeat_reads(context: Context) -> None:
+    """MM-RETR-004: reads change nothing; only a difference between reads is a witness."""
+    with context.probe("MM-RETR-004", what="repeated reads"):
+        driver = context.manager(ttl=3600)
+        write(driver, "store", "read often", "a", "b")
+        first = read(driver, "read often")
+        for n in range(2, 6):
+            again = read(driver, "read often")
+            if again != first:
+                raise CheckFailure(
+                    ("MM-RETR-004",),
+                    f"retrieve number {n} of one slot returned {again!r}; the first returned "
+                    f"{first!r} and nothing was written in between",
+                )
+
+
 def _accepted(context: Context, driver: Driver, request: Any) -> Any:
     """Store a plain-object input; ``None`` (its probe's requirements left unjudged) when the
     manager refuses plain objects at all, which is MM-INPUT-002's business."""
@@ -346,6 +398,27 @@ def _quiet_logs(context: Context) -> None:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check(
+        "targeted:repeat-reads",
+        Profile.CORE,
+        ("MM-RETR-004",),
+        _repeat_reads,
+        "reading a slot again and again returns the same items",
+    ),
+    Check(
+        "targeted:empty-writes",
+        Profile.CORE,
+        ("MM-STORE-001", "MM-UPD-001"),
+        _empty_writes,
+        "writes without items raise ValueError and change nothing",
+    ),
+    Check(
+        "targeted:native-inputs",
+        Profile.CORE,
+        ("MM-INPUT-001",),
+        _native_inputs,
+        "the four operations take IMemoryInput",
+    ),
     Check(
         "targeted:input-snapshot",
         Profile.CORE,

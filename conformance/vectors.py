@@ -103,7 +103,18 @@ def run_vector(vector: Vector, context: Context) -> None:
         reproduction = snippet(
             context.target.name, context.is_async, code, clock_start=vector.clock_start
         )
+        credit(current[0])
         return CheckFailure(ids, message, reproduction=reproduction)
+
+    current = [0]
+
+    def credit(failing: int) -> None:
+        """Pass the requirements all of whose steps ran and held before step ``failing``."""
+        last: dict[str, int] = {}
+        for position, each in enumerate(vector.steps, start=1):
+            for requirement_id in getattr(each, "requirements", ()) or ():
+                last[requirement_id] = position
+        context.outcome.pass_(i for i, position in last.items() if position < failing)
 
     blamed = setup.requirements or ("MM-TTL-001",)
     try:
@@ -118,6 +129,7 @@ def run_vector(vector: Vector, context: Context) -> None:
         raise fail(blamed, f"the constructor accepted the invalid ttl={ttl!r}")
     keys: dict[str, Any] = {}
     for index, step in enumerate(vector.steps, start=1):
+        current[0] = index
         if isinstance(step, AdvanceStep):
             clock.advance(step.seconds)
             code.append(f"clock.advance({step.seconds!r})")

@@ -31,11 +31,27 @@ def test_the_corpus_is_large_and_varied() -> None:
     assert len({cls.BREAKS for cls in BROKEN}) >= 20  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("manager", BROKEN, ids=[cls.__name__ for cls in BROKEN])
-def test_broken_managers_fail_on_their_bug(manager: Any) -> None:
+#: Race bugs: caught by chance, so measured as rates (benchmarks/race_detection.py).
+RACES = {"RacyUpdate", "TornWrites"}
+_CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
+
+
+@pytest.mark.parametrize(
+    "manager",
+    [cls for cls in BROKEN if cls.__name__ not in RACES],
+    ids=lambda cls: cls.__name__,
+)
+def test_broken_managers_fail_exactly_on_their_bug(manager: Any) -> None:
     report = _certify(manager)
     assert not report.conformant
     assert _failed(report) == set(manager.BREAKS), _messages(report)
+
+
+@pytest.mark.parametrize(
+    "manager", [cls for cls in BROKEN if cls.__name__ in RACES], ids=lambda cls: cls.__name__
+)
+def test_race_managers_are_only_blamed_for_concurrency(manager: Any) -> None:
+    assert _failed(_certify(manager)) <= _CONCURRENCY
 
 
 @pytest.mark.parametrize(
