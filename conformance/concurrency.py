@@ -346,12 +346,20 @@ def _expiry_race(context: Context) -> None:
 
 #: Slots written before the churn threads start, per depth: sweeps have a large map to walk.
 _CHURN = {"quick": 2000, "default": 5000, "thorough": 20000}
+#: New slots each of the four churn threads writes, per depth.
+_CHURN_WRITES = {"quick": 500, "default": 2000, "thorough": 5000}
+_CHURN_ROUNDS = {"quick": 1, "default": 3, "thorough": 6}
 
 
 def _churn(context: Context) -> None:
     """Threads inserting new slots while clean-up sweeps walk a large map of expired ones."""
     if context.is_async:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
+    for _ in range(_CHURN_ROUNDS[context.depth]):
+        _churn_round(context)
+
+
+def _churn_round(context: Context) -> None:
     clock = _switching_clock(context)
     driver = context.manager(ttl=3600 if clock is None else 10, clock=clock)
     manager = driver.manager
@@ -360,7 +368,7 @@ def _churn(context: Context) -> None:
         driver.call_many("store", [_single(name, "old") for name in old[start : start + 1000]])
     if clock is not None:
         clock.advance(10 + 2.0**-10)  # every old slot is now expired, waiting for a sweep
-    threads, per_thread = 4, 500
+    threads, per_thread = 4, _CHURN_WRITES[context.depth]
     barrier = threading.Barrier(threads, timeout=context.timeout)
     errors: list[str] = []
 
