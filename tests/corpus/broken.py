@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from memspec import ConversationMemoryType, IMemoryInput, IWorkingMemory
@@ -327,14 +328,14 @@ class PartialWrite(SimpleManager):
     def store(self, input: Any) -> str:
         names = ("conversation_id", "memory_type", "data")
         fields = (
-            input
-            if isinstance(input, dict)
+            dict(input)
+            if isinstance(input, Mapping)
             else {name: getattr(input, name) for name in names if hasattr(input, name)}
         )
         header = self.request(
             {k: fields[k] for k in ("conversation_id", "memory_type") if k in fields}
         )
-        data = fields.get("data") if isinstance(input, dict) else getattr(input, "data", None)
+        data = fields.get("data")
         if not data:
             raise ValueError("data must be a non-empty list")
         key = self.key(header)
@@ -343,7 +344,7 @@ class PartialWrite(SimpleManager):
             entry["items"] = []
             entry["expires"] = self.expires_at(self.clock())
             for item in data:
-                text = item["working_memory"] if isinstance(item, dict) else item.working_memory
+                text = item["working_memory"] if isinstance(item, Mapping) else item.working_memory
                 if not isinstance(text, str):
                     raise TypeError("working_memory must be a string")
                 entry["items"].append(text)
