@@ -126,13 +126,6 @@ class _ForeignMemoryType(enum.StrEnum):
     SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
 
 
-class _ForeignMemoryType(enum.StrEnum):
-    """Another framework's memory-type enum, with the same values as memspec's."""
-
-    WORKING_MEMORY = "WORKING_MEMORY"
-    SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
-
-
 def _all_operations(
     driver: Driver, ids: tuple[str, ...], kind: str, make: Callable[..., Any]
 ) -> None:
@@ -184,7 +177,8 @@ def _empty_writes(context: Context) -> None:
     driver = context.manager(ttl=3600)
     for operation, requirement in (("store", "MM-STORE-001"), ("update", "MM-UPD-001")):
         with context.probe(requirement, what=f"{operation} without items"):
-            for data in (None, []):
+            empties: tuple[list[IWorkingMemory] | None, ...] = (None, [])
+            for data in empties:
                 slot = f"empty {operation} {data!r}"
                 write(driver, "store", slot, "kept")
                 request = IMemoryInput(conversation_id=slot, data=data)

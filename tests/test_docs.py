@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,28 @@ def test_the_site_renders_in_a_browser(served: str, site: Path, tmp_path: Path) 
     assert 'id="MM-TTL-002"' in spec and "is never returned at any time at or after" in spec
     assert 'data-md-component="search-query"' in home
     assert (site / "search" / "search_index.json").exists()
+
+
+def _normalised(text: str) -> str:
+    """Output with timings, which change from run to run, blanked."""
+    text = re.sub(r"\(\d+\.\d+ s\)", "(… s)", text)
+    return re.sub(r"in \d+\.\d+ s", "in … s", text).strip()
+
+
+def test_the_failing_run_in_the_guide_is_a_real_one() -> None:
+    page = (ROOT / "docs" / "certify.md").read_text("utf-8")
+    shown = re.search(r"```console\n\$ (memspec certify [^\n]+)\n(.*?)\n```", page, re.S)
+    assert shown is not None, "the guide shows a failing run"
+    command, output = shown.groups()
+    env = {**os.environ, "COLUMNS": "100"}
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "memspec"), *command.split()[1:]],
+        cwd=ROOT / "examples",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert _normalised(run.stderr + run.stdout) == _normalised(output)

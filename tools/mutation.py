@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -199,8 +200,13 @@ def lane_env(lane: Path) -> dict[str, str]:
     return env
 
 
+#: The killer runs from this copy of the script, so editing tools/ during a run is harmless.
+KILLER = SCRATCH / "killer.py"
+
+
 def killer_command(target: Target, seed: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "kill", target.name, "--seed", str(seed)]
+    # -P: build/mutation itself is not put on the import path, only the lane (PYTHONPATH).
+    return [sys.executable, "-P", str(KILLER), "kill", target.name, "--seed", str(seed)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,6 +378,7 @@ def in_annotation(item: Any, spans: list[Span]) -> bool:
 
 def plan(
     target: Target,
+    pairs: list[tuple[str, str]],
     config: Path,
     lanes: list[Path],
     limit: int | None,
@@ -396,15 +403,8 @@ def plan(
     )
     with use_db(str(planned), WorkDB.Mode.open) as db:
         items = sorted(db.work_items, key=_spec_key)
-    spans = (
-        []
-        if annotations
-        else annotation_spans(
-            (lanes[0] / lane_path(layout(SCRATCH / "source"), target.path)).read_text(
-                encoding="utf-8"
-            )
-        )
-    )
+    source = (lanes[0] / lane_path(pairs, target.path)).read_text(encoding="utf-8")
+    spans = [] if annotations else annotation_spans(source)
     skipped = [item for item in items if in_annotation(item, spans)]
     items = [item for item in items if not in_annotation(item, spans)]
     if limit is not None:
@@ -432,22 +432,24 @@ def plan(
 
 def progress(shards: list[Path]) -> tuple[int, int, int]:
     """(done, total, survived so far) over ``shards``, the skipped mutants aside."""
+    queries = (
+        "SELECT COUNT(*) FROM work_items",
+        "SELECT COUNT(*) FROM work_results",
+        "SELECT COUNT(*) FROM work_results WHERE UPPER(test_outcome) = 'SURVIVED'",
+        "SELECT COUNT(*) FROM work_results WHERE UPPER(worker_outcome) = 'SKIPPED'",
+    )
     done = total = survived = 0
     for shard in shards:
         try:
-            with sqlite3.connect(f"file:{shard}?mode=ro", uri=True, timeout=5) as db:
-                total += db.execute("SELECT COUNT(*) FROM work_items").fetchone()[0]
-                done += db.execute("SELECT COUNT(*) FROM work_results").fetchone()[0]
-                survived += db.execute(
-                    "SELECT COUNT(*) FROM work_results WHERE UPPER(test_outcome) = 'SURVIVED'"
-                ).fetchone()[0]
-                skipped = db.execute(
-                    "SELECT COUNT(*) FROM work_results WHERE UPPER(worker_outcome) = 'SKIPPED'"
-                ).fetchone()[0]
-                done -= skipped
-                total -= skipped
+            with contextlib.closing(
+                sqlite3.connect(f"file:{shard}?mode=ro", uri=True, timeout=5)
+            ) as db:
+                items, results, alive, skipped = (db.execute(q).fetchone()[0] for q in queries)
         except sqlite3.Error:
-            continue
+            continue  # being written: counted at the next report
+        total += items - skipped
+        done += results - skipped
+        survived += alive
     return done, total, survived
 
 
@@ -594,6 +596,9 @@ def summarise(mutants: list[Mutant], header: list[str]) -> str:
     for m in survivors:
         where = f" in {m.function}" if m.function else ""
         out += ["", f"{m.path}:{m.line}{where}: {m.operator} #{m.occurrence}", m.diff]
+    for m in (m for m in mutants if m.outcome == "timeout"):
+        where = f" in {m.function}" if m.function else ""
+        out.append(f"timed out: {m.path}:{m.line}{where}: {m.operator} #{m.occurrence}")
     for outcome in ("error", "pending"):
         for m in (m for m in mutants if m.outcome == outcome):
             out.append(
@@ -621,6 +626,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     print(f"copying the sources into {SCRATCH.relative_to(REPO)}")
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path(__file__).resolve(), KILLER)
     source = snapshot(args.rev, SCRATCH / "source")
     pairs = layout(SCRATCH / "source")
     lanes = [SCRATCH / f"lane-{index}" for index in range(args.jobs)]
@@ -637,7 +644,7 @@ def run(args: argparse.Namespace) -> int:
     sessions = []
     for target in targets:
         config = write_config(target, pairs, args.seed, timeout)
-        shards = plan(target, config, lanes, args.limit, args.verbose, args.annotations)
+        shards = plan(target, pairs, config, lanes, args.limit, args.verbose, args.annotations)
         sessions.append((config, shards))
         print(f"  {target.path}: {progress(shards)[1]} mutants to run")
 
