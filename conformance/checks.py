@@ -28,6 +28,7 @@ __all__ = [
     "Context",
     "Depth",
     "Skip",
+    "Unjudged",
     "all_checks",
     "close_manager",
     "fast_thread_switching",
@@ -70,6 +71,11 @@ DEPTHS: dict[str, dict[str, int]] = {
 
 class Skip(Exception):
     """The check does not apply to this target; the message says why."""
+
+
+class Unjudged(Exception):
+    """A probe cannot judge its requirements on this target (another requirement's fault
+    is in the way); the message says why. They are left for other checks to judge."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ class Context:
             yield
         except Skip as skip:
             outcome.skip(requirement_ids, str(skip))
+        except Unjudged as reason:
+            outcome.leave(requirement_ids, str(reason))
         except CheckFailure as failure:
             outcome.fail(failure.failure)
             outcome.leave(requirement_ids, f"stopped at a failure of {_ids(failure)}")

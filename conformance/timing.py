@@ -18,7 +18,7 @@ import time
 
 from memspec.catalogue import Profile
 from memspec.conformance.calls import memory_input, read, write
-from memspec.conformance.checks import Check, Context, Skip
+from memspec.conformance.checks import Check, Context, Skip, Unjudged
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure
 from memspec.conformance.target import UNSET, FakeClock
@@ -59,6 +59,8 @@ def _clock_is_used(context: Context) -> None:
         driver = context.manager(ttl=0.25, clock=clock)
         began = time.monotonic()
         write(driver, "store", "clocked", "x")
+        if read(driver, "clocked") != ["x"]:  # gone at once: a lifetime fault, not a clock's
+            raise Unjudged("the slot was gone right after its write")
         # Many writes over a few slots: periodic sweeps run, yet capacity never matters.
         driver.call_many("store", [memory_input(f"churn-{n % 4}", f"{n}") for n in range(3000)])
         time.sleep(max(0.0, began + 0.4 - time.monotonic()))
