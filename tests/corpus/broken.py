@@ -354,7 +354,7 @@ class PartialWrite(SimpleManager):
 class RacyUpdate(SimpleManager):
     """update checks and writes without holding the lock in between."""
 
-    BREAKS = ("MM-CONC-003",)
+    BREAKS = ("MM-CONC-002", "MM-CONC-003")  # an update racing a store overwrites it too
 
     def update(self, input: Any) -> None:
         request = self.request(input)
