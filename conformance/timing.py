@@ -59,8 +59,9 @@ def _clock_is_used(context: Context) -> None:
         driver = context.manager(ttl=0.25, clock=clock)
         began = time.monotonic()
         write(driver, "store", "clocked", "x")
-        if read(driver, "clocked") != ["x"]:  # gone at once: a lifetime fault, not a clock's
-            raise Unjudged("the slot was gone right after its write")
+        write(driver, "store", "control", "x")
+        if read(driver, "control") != ["x"]:  # gone at once: a lifetime fault, not a clock's
+            raise Unjudged("a slot was gone right after its write")
         # Many writes over a few slots: periodic sweeps run, yet capacity never matters.
         driver.call_many("store", [memory_input(f"churn-{n % 4}", f"{n}") for n in range(3000)])
         time.sleep(max(0.0, began + 0.4 - time.monotonic()))
