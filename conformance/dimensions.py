@@ -244,6 +244,28 @@ def _memory_types(context: Context) -> None:
                     f"{operation} of",
                     "MM-ISO-002",
                 )
+    with context.probe("MM-DEL-002", what="deleting IDs that look like patterns"):
+        # Glob (Redis SCAN MATCH, fnmatch) and SQL LIKE patterns, with IDs each one matches.
+        for pattern, matched in (
+            ("conv*", ("conv1", "conversation", "conv")),
+            ("conv?", ("conv1", "convX")),
+            ("conv[12]", ("conv1", "conv2")),
+            ("conv%", ("conv1", "conversation")),
+            ("conv_", ("conv1", "convX")),
+            ("*", ("conv1",)),
+        ):
+            for conversation_id in (pattern, *matched):
+                write(driver, "store", conversation_id, conversation_id)
+            driver.delete(memory_input(pattern))
+            for conversation_id in matched:
+                got = read(driver, conversation_id)
+                if got != [conversation_id]:
+                    raise CheckFailure(
+                        ("MM-DEL-002",),
+                        f"deleting conversation {pattern!r} changed conversation "
+                        f"{conversation_id!r} from {[conversation_id]!r} to {got!r}: an ID "
+                        "used as a pattern",
+                    )
     with context.probe("MM-DEL-002", what="deleting one memory type"):
         for memory_type in types:
             write(driver, "store", "typed", memory_type.value, memory_type=memory_type)
