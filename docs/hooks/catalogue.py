@@ -29,10 +29,12 @@ def _requirements(area: str) -> str:
         checked = (
             " · checked by implementations" if requirement.scope.value == "implementation" else ""
         )
+        needs = ", ".join(f"[{p}](#{p})" for p in requirement.prerequisites)
+        judged = f"\n\n*Judged only while* {needs} *hold.*" if needs else ""
         blocks.append(
             f"### {requirement.id} {{#{requirement.id}}}\n\n"
             f"**{requirement.level.value}** · profile `{requirement.profile.value}`{checked}"
-            f"\n\n{requirement.statement}\n\n*Why:* {requirement.rationale}\n"
+            f"\n\n{requirement.statement}\n\n*Why:* {requirement.rationale}{judged}\n"
         )
     if not blocks:
         raise ValueError(f"no requirements in area {area!r}")
