@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from memspec.conformance.driver import Driver
@@ -10,7 +10,7 @@ from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.vectors import item_texts
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
-__all__ = ["WM", "memory_input", "read", "write"]
+__all__ = ["WM", "ReadOnlyMapping", "memory_input", "read", "write"]
 
 WM = ConversationMemoryType.WORKING_MEMORY
 
@@ -47,3 +47,20 @@ def read(
 def write(driver: Driver, operation: str, conversation_id: str, *texts: str, **extra: Any) -> Any:
     """Call ``store`` or ``update`` on one slot with ``texts`` as its items."""
     return driver.call(operation, memory_input(conversation_id, *texts, **extra))
+
+
+class ReadOnlyMapping(Mapping[str, Any]):
+    """A mapping that is neither a ``dict`` nor a ``MappingProxyType``: how other frameworks
+    hand over read-only data."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)

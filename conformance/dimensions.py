@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import WM, memory_input, read, write
+from memspec.conformance.calls import WM, ReadOnlyMapping, memory_input, read, write
 from memspec.conformance.checks import Check, Context
 from memspec.conformance.collisions import COLLISIONS
 from memspec.conformance.driver import Driver
@@ -506,22 +506,6 @@ def _expect_texts(
 # -- MM-META-001: metadata shapes and keys ----------------------------------------------------
 
 
-class _CustomMapping(Mapping[str, Any]):
-    """A read-only mapping that is not a dict."""
-
-    def __init__(self, **values: Any) -> None:
-        self._values = values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-
 #: Metadata keys that careless record layouts put next to their own fields.
 _RECORD_KEYS = (
     "items",
@@ -548,7 +532,7 @@ def _metadata(context: Context) -> None:
         values: list[Any] = [0, -1, None, "", [], {}, "x", 1.5, True, [{"a": 1}]]
         shapes: dict[str, Any] = {
             "a MappingProxyType": MappingProxyType({"source": "proxy", "n": [1, 2]}),
-            "a custom Mapping": _CustomMapping(source="custom", nested={"a": None}),
+            "a custom Mapping": ReadOnlyMapping({"source": "custom", "nested": {"a": None}}),
         }
         for n, key in enumerate(_RECORD_KEYS):
             shapes[f"metadata key {key!r}"] = {key: values[n % len(values)]}

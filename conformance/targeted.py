@@ -10,12 +10,12 @@ import contextlib
 import enum
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from types import MappingProxyType, SimpleNamespace
 from typing import Any, TypeVar
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import WM, memory_input, read, write
+from memspec.conformance.calls import WM, ReadOnlyMapping, memory_input, read, write
 from memspec.conformance.checks import Check, Context
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure, short
@@ -277,26 +277,10 @@ def _mapping_inputs(context: Context) -> None:
     kinds: dict[str, Callable[..., Any]] = {
         "dict": fields,
         "MappingProxyType": lambda *args: MappingProxyType(fields(*args)),
-        "read-only Mapping": lambda *args: _ReadOnlyMapping(fields(*args)),
+        "read-only Mapping": lambda *args: ReadOnlyMapping(fields(*args)),
     }
     for kind, make in kinds.items():
         _all_operations(driver, ("MM-INPUT-003",), kind, make)
-
-
-class _ReadOnlyMapping(Mapping[str, Any]):
-    """A mapping that is neither a dict nor a MappingProxyType."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 # -- MM-STORE-004..006 --------------------------------------------------------------------
