@@ -93,6 +93,14 @@ def _sizes(context: Context) -> None:
             _readback(
                 driver, ("MM-LIMIT-002",), f"a write of {count} items", f"items-{count}", wanted
             )
+        # Past the smallest allowed bound a write is kept whole or refused, never cut.
+        wanted = [f"item {n}" for n in range(40_000)]
+        write(driver, "store", "beyond", "kept")
+        try:
+            write(driver, "store", "beyond", *wanted)
+        except ValueError:
+            wanted = ["kept"]
+        _readback(driver, ("MM-LIMIT-002",), "a write of 40,000 items", "beyond", wanted)
     with context.probe("MM-FID-002", what="a 1.5 MiB item"):
         driver = context.manager(ttl=3600)
         big = "é" * (3 * _MIB // 4) + "x" * (_MIB // 2)  # 1.5 MiB of UTF-8
@@ -579,6 +587,20 @@ def _atomicity(context: Context) -> None:
                         ids,
                         f"{operation} with {what} raised, yet the slot changed: expected "
                         f"['kept'], got {got!r}",
+                    ) from None
+    for operation in ("store", "update"):
+        with context.probe("MM-FID-003", "MM-ERR-001", what=f"{operation} of a lone surrogate"):
+            slot = f"atomic surrogate {operation}"
+            write(driver, "store", slot, "kept", "also kept")
+            try:
+                write(driver, operation, slot, "fine", "bad \ud800", "fine too")
+            except Exception:
+                got = read(driver, slot)
+                if got != ["kept", "also kept"]:
+                    raise CheckFailure(
+                        ("MM-FID-003", "MM-ERR-001"),
+                        f"{operation} of items with a lone surrogate raised, yet the slot "
+                        f"changed: expected ['kept', 'also kept'], got {got!r}",
                     ) from None
     for ids, place in ((("MM-FID-003", "MM-ERR-001"), "id"),):
         with context.probe(*ids, what="a lone surrogate in the ID"):
