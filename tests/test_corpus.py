@@ -69,5 +69,10 @@ def test_correct_managers_are_conformant(manager: Any) -> None:
 
 def test_a_should_violation_is_a_warning_not_a_failure() -> None:
     report = _certify(LogsMemoryAtInfo)
-    assert report.conformant
+    unsettled = [
+        f"{r.id} {r.status.value}: {r.message}"
+        for r in report.requirements
+        if r.level.value == "MUST" and r.status is not Status.PASSED and r.checks
+    ]
+    assert report.conformant, unsettled
     assert [r.id for r in report.warnings] == ["MM-SEC-002"]
