@@ -5,7 +5,7 @@ rate over seeds, measured here rather than asserted once in a test. Each race ma
 certified on its concurrency (or async) profile alone, once per seed, and the rate of
 non-conformant verdicts is printed with the requirements blamed.
 
-    python benchmarks/race_detection.py [--depth default] [--seeds 20] [--json FILE]
+    python benchmarks/race_detection.py [--depth default] [--seeds 20] [--manager NAME] [--json FILE]
 """
 
 from __future__ import annotations
@@ -69,10 +69,17 @@ def main() -> None:
     parser.add_argument("--depth", default="default", choices=["quick", "default", "thorough"])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument(
+        "--manager",
+        action="append",
+        choices=[factory.__name__ for factory in RACES],
+        help="measure only this race manager (repeatable; default: all)",
+    )
     args = parser.parse_args()
     rows = []
+    chosen = [f for f in RACES if args.manager is None or f.__name__ in args.manager]
     print(f"race detection at depth {args.depth}, {args.seeds} seeds each")
-    for factory in RACES:
+    for factory in chosen:
         row = measure(factory, args.depth, args.seeds)
         rows.append(row)
         blamed = ", ".join(f"{k} x{v}" for k, v in row["blamed"].items()) or "-"
