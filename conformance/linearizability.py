@@ -5,6 +5,11 @@ history is correct when some serial order of the operations, one that keeps ever
 that returned before another was called ahead of it, explains every result observed and the
 final state. Slots are independent, so each slot's history is checked on its own (a property
 of linearizability called locality), by the Wing & Gong search with memoisation.
+
+A call that raised ``MemoryBackendError`` has an indeterminate outcome (``MM-ERR-002``): it
+may have been applied, whole, at any time after it was called, or never. Such an event is
+recorded with ``indeterminate=True``; the search tries it both ways and never lets it hold
+back the operations called after it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class Event:
     start: int = 0
     end: int = 0
     thread: int = 0
+    indeterminate: bool = False
+    """The call raised ``MemoryBackendError``: applied whole at some time after ``start``, or
+    never; a retrieve that raised observed nothing."""
 
     def apply(self, state: State, *, update_creates: bool = False) -> tuple[bool, State]:
         """Run this operation on ``state`` serially: (was its result possible?, new state).
@@ -49,6 +57,9 @@ class Event:
 
     def describe(self) -> str:
         """A short, readable form for failure messages."""
+        if self.indeterminate:
+            call = f"{self.operation}({list(self.written)!r})" if self.written else self.operation
+            return f"thread {self.thread}: {call} raised MemoryBackendError (indeterminate)"
         if self.operation in ("store", "update"):
             return f"thread {self.thread}: {self.operation}({list(self.written)!r})"
         if self.operation == "retrieve":
@@ -75,13 +86,21 @@ def _linearizable(
         if steps > budget:
             return None
         pending = [i for i in range(count) if not done & (1 << i)]
-        horizon = min(events[i].end for i in pending)
+        ends = [events[i].end for i in pending if not events[i].indeterminate]
+        horizon = min(ends) if ends else None
         for i in pending:
-            if events[i].start > horizon:
+            if horizon is not None and events[i].start > horizon:
                 continue  # some pending operation returned before this one was called
-            possible, after = events[i].apply(state, update_creates=update_creates)
+            event = events[i]
+            possible, after = event.apply(state, update_creates=update_creates)
+            if event.indeterminate and event.operation == "retrieve":
+                possible, after = True, state
             if possible:
                 found = search(done | (1 << i), after)
+                if found is None or found:
+                    return found
+            if event.indeterminate and after != state:
+                found = search(done | (1 << i), state)  # never applied
                 if found is None or found:
                     return found
         failed.add((done, state))

@@ -58,3 +58,44 @@ def test_initial_state_is_honoured() -> None:
 def test_out_of_budget_is_not_a_failure() -> None:
     wide = [ev("store", 0, 100, (str(i),)) for i in range(30)]
     assert explain(wide, {"s": ("nope",)}, budget=10) is None
+
+
+def maybe(op: str, start: int, written: tuple[str, ...] = ()) -> Event:
+    """A call that raised MemoryBackendError: its outcome is indeterminate (MM-ERR-002)."""
+    return Event("s", op, written, None, start, start + 1, indeterminate=True)
+
+
+def test_an_indeterminate_write_may_have_been_applied_or_not() -> None:
+    history = [ev("store", 0, 1, ("a",)), maybe("store", 2, ("b",))]
+    assert explain(history, {"s": ("a",)}) is None
+    assert explain(history, {"s": ("b",)}) is None
+    assert explain(history, {"s": ("c",)}) is not None
+
+
+def test_an_indeterminate_write_may_land_after_calls_made_once_it_raised() -> None:
+    # The server acts on a timed-out store after the client gave up and read the old value.
+    history = [
+        ev("store", 0, 1, ("a",)),
+        maybe("store", 2, ("b",)),
+        ev("retrieve", 10, 11, observed=("a",)),
+        ev("retrieve", 20, 21, observed=("b",)),
+    ]
+    assert explain(history, {"s": ("b",)}) is None
+
+
+def test_an_indeterminate_write_is_applied_whole_or_not_at_all() -> None:
+    history = [ev("store", 0, 1, ("a1", "a2")), maybe("store", 2, ("b1", "b2"))]
+    assert explain(history, {"s": ("a1", "b2")}) is not None
+
+
+def test_an_indeterminate_write_cannot_act_before_it_was_called() -> None:
+    history = [
+        ev("retrieve", 0, 1, observed=("b",)),
+        maybe("store", 5, ("b",)),
+    ]
+    assert explain(history, {"s": ("b",)}) is not None
+
+
+def test_an_indeterminate_retrieve_observed_nothing() -> None:
+    history = [ev("store", 0, 1, ("a",)), maybe("retrieve", 2)]
+    assert explain(history, {"s": ("a",)}) is None
