@@ -13,7 +13,7 @@ import inspect
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -161,6 +161,17 @@ class Context:
         second.attach(second.run_sync(lambda: reopen(driver.manager), label="reopen"))
         return second
 
+    def outage(self, driver: Driver) -> AbstractContextManager[Any]:
+        """The target's ``memspec_outage(manager)`` for ``driver``'s manager: a context
+        manager inside which its backend is unreachable; :class:`Skip` without the hook."""
+        hook = self.target.outage
+        if hook is None:
+            raise Skip(
+                "the target gives no memspec_outage(manager) to cut its backend, so backend "
+                "failures are left to its own tests"
+            )
+        return hook(driver.manager)
+
     def driver(self) -> Driver:
         """A driver bound by the call time limit and the check's deadline, closed at the end."""
         if self.deadline is None:
@@ -253,6 +264,7 @@ def all_checks() -> tuple[Check, ...]:
         concurrency,
         dimensions,
         persistence,
+        shared,
         state_machine,
         targeted,
         timing,
@@ -267,4 +279,5 @@ def all_checks() -> tuple[Check, ...]:
         *timing.CHECKS,
         *concurrency.CHECKS,
         *persistence.CHECKS,
+        *shared.CHECKS,
     )

@@ -8,10 +8,11 @@ against a few shared slots and return the history and the final content of every
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,17 @@ from memspec.conformance.results import CheckFailure, Failure
 from memspec.conformance.target import FakeClock
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
-__all__ = ["CHECKS", "Workload", "hammer_tasks", "hammer_threads"]
+__all__ = [
+    "CHECKS",
+    "Workload",
+    "final_slots",
+    "hammer_tasks",
+    "hammer_threads",
+    "judge_workload",
+    "plan_events",
+    "switching_clock",
+    "update_delete_rounds",
+]
 
 _SLOTS: tuple[tuple[str, ConversationMemoryType], ...] = (
     ("race-a", ConversationMemoryType.WORKING_MEMORY),
@@ -73,7 +84,23 @@ def _event(worker: int, operation: str, slot: Any, request: Any, result: Any, st
     return Event(slot, operation, written, observed, start, end, worker)
 
 
-def _final(read: Callable[[Any], Any], prefix: str) -> dict[Hashable, State]:
+async def plan_events(
+    manager: Any, worker: int, operations: int, seed: int, prefix: str
+) -> list[Event]:
+    """Run one worker's plan on ``manager`` (sync or async), one call after another, and
+    return what happened: the part of a workload that runs in a process of its own."""
+    events = []
+    for operation, slot, request in _plan(worker, operations, seed, prefix):
+        start = time.perf_counter_ns()
+        result = getattr(manager, operation)(request)
+        if inspect.isawaitable(result):
+            result = await result
+        events.append(_event(worker, operation, slot, request, result, start))
+    return events
+
+
+def final_slots(read: Callable[[Any], Any], prefix: str) -> dict[Hashable, State]:
+    """Each workload slot's content once the workers are done, read with ``read``."""
     final: dict[Hashable, State] = {}
     for conversation, memory_type in _SLOTS:
         request = IMemoryInput(conversation_id=prefix + conversation, memory_type=memory_type)
@@ -90,18 +117,21 @@ def hammer_threads(
     seed: int = 0,
     prefix: str = "",
     timeout: float = 30.0,
+    others: Sequence[Driver] = (),
 ) -> Workload:
     """Run ``threads`` threads of ``operations`` random operations on a sync manager.
 
-    The threads call the driver's manager directly; the final reads go through the driver,
-    so a manager that hangs fails the check instead of hanging it.
+    The threads call the driver's manager directly (thread ``i`` the ``i``-th of the driver's
+    and ``others``' managers, in turn: several managers over one backend); the final reads go
+    through the driver, so a manager that hangs fails the check instead of hanging it.
     """
-    manager = driver.manager
+    managers = [d.manager for d in (driver, *others)]
     workload = Workload()
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
 
     def work(worker: int) -> None:
+        manager = managers[worker % len(managers)]
         plan = _plan(worker, operations, seed, prefix)
         barrier.wait()
         for operation, slot, request in plan:
@@ -128,7 +158,7 @@ def hammer_threads(
         thread.join(max(0.0, deadline - time.monotonic()))
     workload.unfinished = sum(thread.is_alive() for thread in pool)
     if not workload.unfinished and not workload.errors:
-        workload.final = _final(lambda request: driver.call("retrieve", request), prefix)
+        workload.final = final_slots(lambda request: driver.call("retrieve", request), prefix)
     return workload
 
 
@@ -139,8 +169,13 @@ def hammer_tasks(
     operations: int = 150,
     seed: int = 0,
     prefix: str = "",
+    first_worker: int = 0,
+    final: bool = True,
 ) -> Workload:
-    """Run ``tasks`` concurrent tasks of random operations on an async manager's event loop."""
+    """Run ``tasks`` concurrent tasks of random operations on an async manager's event loop.
+
+    Tasks are numbered from ``first_worker``; ``final=False`` leaves out the final reads
+    (for a workload that is one part of a larger one)."""
     workload = Workload()
     manager = driver.manager
 
@@ -157,11 +192,11 @@ def hammer_tasks(
             workload.events.append(event)
 
     async def everything() -> None:
-        await asyncio.gather(*(work(i) for i in range(tasks)))
+        await asyncio.gather(*(work(first_worker + i) for i in range(tasks)))
 
     driver.run(everything, label="concurrent tasks")
-    if not workload.errors:
-        workload.final = _final(lambda request: driver.call("retrieve", request), prefix)
+    if final and not workload.errors:
+        workload.final = final_slots(lambda request: driver.call("retrieve", request), prefix)
     return workload
 
 
@@ -174,7 +209,7 @@ def _threads(context: Context) -> None:
     budget = context.budget
     with fast_thread_switching():
         for round_number in range(budget["workloads"]):
-            driver = context.manager(ttl=3600, clock=_switching_clock(context))
+            driver = context.manager(ttl=3600, clock=switching_clock(context))
             workload = hammer_threads(
                 driver,
                 threads=budget["threads"],
@@ -182,28 +217,40 @@ def _threads(context: Context) -> None:
                 seed=context.seed * 1000 + round_number,
                 timeout=context.timeout * 3,
             )
-            if _judge(context, workload, ("MM-CONC-001",), ("MM-CONC-002",), ("MM-CONC-003",)):
+            ids = ("MM-CONC-001",), ("MM-CONC-002",), ("MM-CONC-003",)
+            if judge_workload(context, workload, *ids):
                 return
 
 
 def _update_delete_race(context: Context) -> None:
     if context.is_async:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
+    driver = context.manager(ttl=3600, clock=switching_clock(context))
     with fast_thread_switching():
-        _update_delete_rounds(context)
+        update_delete_rounds(context, driver, driver, ("MM-CONC-001",), ("MM-CONC-003",))
 
 
-def _update_delete_rounds(context: Context) -> None:
-    driver = context.manager(ttl=3600, clock=_switching_clock(context))
-    manager = driver.manager
+def update_delete_rounds(
+    context: Context,
+    updater: Driver,
+    deleter: Driver,
+    crash_ids: tuple[str, ...],
+    resurrect_ids: tuple[str, ...],
+    *,
+    setting: str = "",
+) -> None:
+    """Rounds of one thread updating slots (through ``updater``'s manager) while another
+    deletes them (through ``deleter``'s): a slot left holding the update's items was
+    brought back, which no serial order of the two allows."""
+    where = f" {setting}" if setting else ""
     pairs = 25  # slots raced per round: one thread updates them while another deletes them
     for round_number in range(context.budget["rounds"]):
         if context.deadline is not None and time.monotonic() > context.deadline:
             raise CheckFailure(
-                ("MM-CONC-001",), f"the check ran out of its time limit after {round_number} rounds"
+                crash_ids, f"the check ran out of its time limit after {round_number} rounds"
             )
         slots = [f"race-{round_number}-{i}" for i in range(pairs)]
-        driver.call_many(
+        updater.call_many(
             "store",
             [
                 IMemoryInput(conversation_id=s, data=[IWorkingMemory(working_memory="v0")])
@@ -221,6 +268,7 @@ def _update_delete_rounds(context: Context) -> None:
         ) -> None:
             data = [IWorkingMemory(working_memory="v1")] if operation == "update" else None
             requests = [IMemoryInput(conversation_id=slot, data=data) for slot in slots]
+            manager = (updater if operation == "update" else deleter).manager
             barrier.wait()
             try:
                 for request in requests:
@@ -238,22 +286,22 @@ def _update_delete_rounds(context: Context) -> None:
         for thread in pool:
             thread.join(context.timeout)
         if any(thread.is_alive() for thread in pool):
-            raise CheckFailure(("MM-CONC-001",), "an update racing a delete did not return")
+            raise CheckFailure(crash_ids, f"an update racing a delete{where} did not return")
         if errors:
             raise CheckFailure(
-                ("MM-CONC-001",),
-                f"an update racing a delete raised {type(errors[0]).__name__}; expected no "
-                "exception",
+                crash_ids,
+                f"an update racing a delete{where} raised {type(errors[0]).__name__}; "
+                "expected no exception",
                 reproduction=f"# round {round_number}: {errors[0]!r}",
             )
-        finals = driver.call_many("retrieve", [IMemoryInput(conversation_id=s) for s in slots])
+        finals = updater.call_many("retrieve", [IMemoryInput(conversation_id=s) for s in slots])
         for slot, left in zip(slots, finals, strict=True):
             if left:
                 texts = [getattr(i, "working_memory", i) for i in left]
                 raise CheckFailure(
-                    ("MM-CONC-003",),
-                    "after an update raced a delete of the same slot, the slot holds the "
-                    "update's items; in every serial order of the two it is missing",
+                    resurrect_ids,
+                    f"after an update raced a delete of the same slot{where}, the slot holds "
+                    "the update's items; in every serial order of the two it is missing",
                     reproduction=f"# round {round_number}: slot {slot!r} holds {texts!r}",
                 )
 
@@ -265,7 +313,7 @@ def _yield() -> None:
     time.sleep(0)
 
 
-def _switching_clock(context: Context) -> FakeClock | None:
+def switching_clock(context: Context) -> FakeClock | None:
     """For a target that takes a clock: one that lets other threads run at every reading.
 
     Managers read their clock next to the check-then-act steps where races hide (is the
@@ -365,7 +413,7 @@ def _churn(context: Context) -> None:
 
 
 def _churn_round(context: Context, *, yielding: bool) -> None:
-    clock = _switching_clock(context)
+    clock = switching_clock(context)
     if clock is not None:
         clock.switching = yielding
     driver = context.manager(ttl=3600 if clock is None else 10, clock=clock)
@@ -454,24 +502,28 @@ def _tasks(context: Context) -> None:
             operations=budget["operations"],
             seed=context.seed * 1000 + round_number,
         )
-        if _judge(context, workload, ("MM-ASYNC-002",), ("MM-ASYNC-002",)):
+        if judge_workload(context, workload, ("MM-ASYNC-002",), ("MM-ASYNC-002",)):
             return
 
 
-def _judge(
+def judge_workload(
     context: Context,
     workload: Workload,
     crash_ids: tuple[str, ...],
     order_ids: tuple[str, ...],
     resurrect_ids: tuple[str, ...] | None = None,
+    *,
+    setting: str = "",
 ) -> bool:
     """Record what one workload witnessed; whether it witnessed anything.
 
     Messages name the kind of fault only, so that the same seed gives the same report
-    whichever interleaving showed it; the recorded history is the reproduction."""
+    whichever interleaving showed it; the recorded history is the reproduction. ``setting``
+    says how the workers reached the backend, when not through one manager."""
+    where = f" {setting}" if setting else ""
     if workload.unfinished:
         context.outcome.fail(
-            Failure(crash_ids, "concurrent workers did not finish within the time limit")
+            Failure(crash_ids, f"concurrent workers{where} did not finish within the time limit")
         )
         return True
     if workload.errors:
@@ -479,7 +531,8 @@ def _judge(
         context.outcome.fail(
             Failure(
                 crash_ids,
-                f"operations called concurrently raised exceptions ({_kind(first)}); expected none",
+                f"operations called concurrently{where} raised exceptions ({_kind(first)}); "
+                "expected none",
                 reproduction="# one exception raised under concurrent use:\n# " + first,
             )
         )
@@ -494,8 +547,8 @@ def _judge(
         context.outcome.fail(
             Failure(
                 resurrect_ids,
-                "an update racing a delete of the same slot brought the slot back; in "
-                "every serial order the update of a deleted slot does nothing",
+                f"an update racing a delete of the same slot{where} brought the slot back; "
+                "in every serial order the update of a deleted slot does nothing",
                 reproduction="# the recorded history (replay it by hand):\n# "
                 + problem.replace("\n", "\n# "),
             )
@@ -505,8 +558,8 @@ def _judge(
         context.outcome.fail(
             Failure(
                 order_ids,
-                "operations called concurrently on one slot had an outcome that no serial "
-                "order of them explains; expected the outcome of some serial order",
+                f"operations called concurrently{where} on one slot had an outcome that no "
+                "serial order of them explains; expected the outcome of some serial order",
                 reproduction="# the recorded history (replay it by hand):\n# "
                 + problem.replace("\n", "\n# "),
             )

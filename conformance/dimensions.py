@@ -564,15 +564,15 @@ def _metadata(context: Context) -> None:
             _expect_texts("MM-META-001", f"update with {what}", driver, slot, WM, ["c"])
 
 
-# -- MM-ERR-001 / MM-FID-003: failure atomicity -----------------------------------------------
+# -- MM-ERR-003 / MM-FID-003: failure atomicity -----------------------------------------------
 
 
 def _atomicity(context: Context) -> None:
     driver = context.manager(ttl=3600)
     cases: list[tuple[tuple[str, ...], str, str, Any]] = [
-        (("MM-ERR-001",), "store", "metadata with a set", {"s": {1, 2}}),
-        (("MM-ERR-001",), "store", "metadata with NaN", {"n": math.nan}),
-        (("MM-ERR-001",), "update", "metadata with an object", {"o": object()}),
+        (("MM-ERR-003",), "store", "metadata with a set", {"s": {1, 2}}),
+        (("MM-ERR-003",), "store", "metadata with NaN", {"n": math.nan}),
+        (("MM-ERR-003",), "update", "metadata with an object", {"o": object()}),
     ]
     for ids, operation, what, metadata in cases:
         with context.probe(*ids, what=what):
@@ -589,7 +589,7 @@ def _atomicity(context: Context) -> None:
                         f"['kept'], got {got!r}",
                     ) from None
     for operation in ("store", "update"):
-        with context.probe("MM-FID-003", "MM-ERR-001", what=f"{operation} of a lone surrogate"):
+        with context.probe("MM-FID-003", "MM-ERR-003", what=f"{operation} of a lone surrogate"):
             slot = f"atomic surrogate {operation}"
             write(driver, "store", slot, "kept", "also kept")
             try:
@@ -598,11 +598,11 @@ def _atomicity(context: Context) -> None:
                 got = read(driver, slot)
                 if got != ["kept", "also kept"]:
                     raise CheckFailure(
-                        ("MM-FID-003", "MM-ERR-001"),
+                        ("MM-FID-003", "MM-ERR-003"),
                         f"{operation} of items with a lone surrogate raised, yet the slot "
                         f"changed: expected ['kept', 'also kept'], got {got!r}",
                     ) from None
-    for ids, place in ((("MM-FID-003", "MM-ERR-001"), "id"),):
+    for ids, place in ((("MM-FID-003", "MM-ERR-003"), "id"),):
         with context.probe(*ids, what="a lone surrogate in the ID"):
             bad = f"id-{place}-\ud800"
             try:
@@ -713,7 +713,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "dimension:atomicity",
         Profile.CORE,
-        ("MM-ERR-001", "MM-FID-003"),
+        ("MM-ERR-003", "MM-FID-003"),
         _atomicity,
         "a call that raises leaves the slot as it was",
     ),

@@ -176,7 +176,9 @@ def judge(
         elif passed[rid]:
             status, message = Status.PASSED, _checks_word(len(passed[rid]))
         elif requirement.scope is Scope.IMPLEMENTATION:
-            status, message = Status.SKIPPED, _NOT_OBSERVABLE
+            # Judged only where the target gives a hook; otherwise why not, or not observable.
+            status = Status.SKIPPED
+            message = "; ".join(dict.fromkeys(skipped[rid])) or _NOT_OBSERVABLE
         else:
             reasons = skipped[rid] or unjudged[rid]
             status = Status.SKIPPED

@@ -155,7 +155,7 @@ class _Blame:
         if operation == "delete":
             return ("MM-DEL-001",)
         if operation == "rejected":
-            return (machine.rejected_by, "MM-ERR-001")
+            return (machine.rejected_by, "MM-ERR-003")
         return ("MM-RETR-004",)
 
 
@@ -497,7 +497,7 @@ CHECKS: tuple[Check, ...] = (
             "MM-UPD-004",
             "MM-DEL-001",
             "MM-DEL-002",
-            "MM-ERR-001",
+            "MM-ERR-003",
             "MM-ISO-001",
             "MM-ISO-002",
             "MM-ISO-003",

@@ -7,6 +7,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,13 +80,16 @@ class Target:
 
     ``build(ttl=..., clock=...)`` makes a fresh manager; the clock is passed only when the
     factory names a ``clock`` parameter. ``second`` builds another manager over the same
-    backend as a given one (for the persistence profile), when the target supports it.
+    backend as a given one (for the persistence profile), when the target supports it;
+    ``outage(manager)`` is a context manager inside which that backend is unreachable
+    (``memspec_outage``), when the target can cut it.
     """
 
     factory: Callable[..., Any]
     name: str
     accepts_clock: bool = field(default=False)
     reopen: Callable[[Any], Any] | None = field(default=None)
+    outage: Callable[[Any], AbstractContextManager[Any]] | None = field(default=None)
 
     @classmethod
     def from_factory(
@@ -93,14 +97,26 @@ class Target:
         factory: Callable[..., Any],
         name: str | None = None,
         reopen: Callable[[Any], Any] | None = None,
+        outage: Callable[[Any], AbstractContextManager[Any]] | None = None,
     ) -> Target:
-        """Describe a factory; ``TargetError`` when it is not callable."""
+        """Describe a factory; ``TargetError`` when it is not callable or its hooks are not.
+
+        ``reopen`` and ``outage`` default to the factory's ``memspec_reopen`` and
+        ``memspec_outage`` attributes."""
         if not callable(factory):
             raise TargetError(f"{name or factory!r} is not callable: give a class or a factory")
         label = name or f"{factory.__module__}:{getattr(factory, '__qualname__', repr(factory))}"
         if reopen is None:
             reopen = getattr(factory, "memspec_reopen", None)
-        return cls(factory, label, _accepts_clock(factory), reopen)
+        if outage is None:
+            outage = getattr(factory, "memspec_outage", None)
+        for hook, value in (("memspec_reopen", reopen), ("memspec_outage", outage)):
+            if value is not None and not callable(value):
+                raise TargetError(
+                    f"{label}: {hook} must be a callable taking a manager, "
+                    f"not {type(value).__name__}"
+                )
+        return cls(factory, label, _accepts_clock(factory), reopen, outage)
 
     def build(self, ttl: Any = UNSET, clock: Callable[[], float] | None = None) -> Any:
         """Build a manager; ``ttl=UNSET`` leaves the argument out."""

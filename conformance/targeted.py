@@ -324,7 +324,7 @@ def _lone_surrogates(context: Context) -> None:
         write(driver, "store", "surrogate", text)
     except (ValueError, TypeError):
         _expect(
-            ("MM-FID-003", "MM-ERR-001"),
+            ("MM-FID-003", "MM-ERR-003"),
             "a refused lone surrogate",
             read(driver, "surrogate"),
             ["kept"],
