@@ -66,7 +66,7 @@ def test_keys_are_stable_per_slot_and_distinct(manager: InMemoryManager) -> None
     assert len(others) == 6 and key in others
 
 
-@pytest.mark.requirement("MM-STORE-001", "MM-UPD-001", "MM-ERR-001")
+@pytest.mark.requirement("MM-STORE-001", "MM-UPD-001", "MM-ERR-003")
 @pytest.mark.parametrize("operation", ["store", "update"])
 @pytest.mark.parametrize("data", [None, []])
 def test_empty_writes_raise_and_change_nothing(
@@ -139,7 +139,7 @@ def test_accepts_mappings_and_foreign_objects(manager: InMemoryManager) -> None:
     assert read(manager, "o", ST) == ["obj"]
 
 
-@pytest.mark.requirement("MM-INPUT-004", "MM-ERR-001")
+@pytest.mark.requirement("MM-INPUT-004", "MM-ERR-003")
 @pytest.mark.parametrize(
     "bad",
     [
@@ -157,7 +157,7 @@ def test_invalid_input_raises_before_anything_changes(manager: InMemoryManager, 
     assert read(manager, "c") == ["kept"]
 
 
-@pytest.mark.requirement("MM-ERR-001")
+@pytest.mark.requirement("MM-ERR-003")
 def test_metadata_that_cannot_be_copied_fails_the_write_cleanly(manager: InMemoryManager) -> None:
     manager.store(put("c", "kept"))
     with pytest.raises(TypeError):

@@ -323,7 +323,7 @@ class AcceptsEmptyWrites(SimpleManager):
 class PartialWrite(SimpleManager):
     """Validates the slot, then copies items one by one into it and stops at the first bad one."""
 
-    BREAKS = ("MM-ERR-001",)
+    BREAKS = ("MM-ERR-003",)
 
     def store(self, input: Any) -> str:
         names = ("conversation_id", "memory_type", "data")

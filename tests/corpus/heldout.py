@@ -910,7 +910,7 @@ class InPlaceUpdateSQLiteManager:
     rollback on error, so a row that fails to encode leaves earlier rows changed (SQL table design).
     """
 
-    BREAKS = ("MM-FID-003", "MM-ERR-001")
+    BREAKS = ("MM-FID-003", "MM-ERR-003")
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         self.ttl = validate_ttl(ttl)

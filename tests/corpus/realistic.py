@@ -1305,7 +1305,7 @@ class SplitMetadataKeyManager:
     """Items and metadata in two Redis keys written by two ``SET`` commands, the metadata encoded
     between them: metadata ``json.dumps`` refuses leaves the new items written and raises."""
 
-    BREAKS = ("MM-ERR-001",)
+    BREAKS = ("MM-ERR-003",)
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         self.ttl = validate_ttl(ttl)
@@ -1356,7 +1356,7 @@ class AutocommitRowsManager(SqliteRowsManager):
     """SQL rows written in autocommit mode (no transaction around a write), items bound as TEXT:
     an item the driver cannot encode fails half-way, after the old items were deleted."""
 
-    BREAKS = ("MM-ERR-001", "MM-FID-003")
+    BREAKS = ("MM-ERR-003", "MM-FID-003")
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
@@ -1380,7 +1380,7 @@ class EtagAfterWriteManager(HeapExpiryManager):
     """After the write, ``store`` records an ETag of the slot (SHA-1 of the items' UTF-8) in an
     index: an item with a lone surrogate is written, then the encoding raises."""
 
-    BREAKS = ("MM-ERR-001", "MM-FID-003")
+    BREAKS = ("MM-ERR-003", "MM-FID-003")
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
@@ -1406,7 +1406,7 @@ class JournalAfterMutateManager(DocumentStoreManager):
     """The document is changed in memory first and then serialised to a JSON journal: metadata
     that ``json.dumps`` refuses raises after the document already changed."""
 
-    BREAKS = ("MM-ERR-001",)
+    BREAKS = ("MM-ERR-003",)
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
@@ -1424,7 +1424,7 @@ class MetadataSecondStatementManager(_SqlSlotManager):
     """``update`` writes the items with one statement and the metadata with a second one, the
     metadata encoded in between, with no rollback on error: the items stay changed."""
 
-    BREAKS = ("MM-ERR-001",)
+    BREAKS = ("MM-ERR-003",)
 
     def update(self, input: Any) -> None:
         request = as_memory_input(input)
@@ -1449,7 +1449,7 @@ class WriteThroughEncodeManager(TTLCacheManager):
     """A ``TTLCache`` in front of a byte store written through after it: the UTF-8 encoding for
     the byte store fails on a lone surrogate after the cache already holds the new items."""
 
-    BREAKS = ("MM-ERR-001", "MM-FID-003")
+    BREAKS = ("MM-ERR-003", "MM-FID-003")
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
