@@ -2,10 +2,11 @@
 
 Whether one run hits a race is a matter of chance, so the suite's power against races is a
 rate over seeds, measured here rather than asserted once in a test. Each race manager is
-certified on its concurrency (or async) profile alone, once per seed, and the rate of
-non-conformant verdicts is printed with the requirements blamed.
+certified on the one profile that can see it (concurrency, async or persistence), once per
+seed, and the rate of non-conformant verdicts is printed with the requirements blamed.
 
-    python benchmarks/race_detection.py [--depth default] [--seeds 20] [--manager NAME] [--json FILE]
+    python benchmarks/race_detection.py [--depth default] [--seeds 20] [--manager NAME]
+                                        [--json FILE]
 """
 
 from __future__ import annotations
@@ -20,34 +21,34 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from corpus import broken, realistic
+from corpus import broken, realistic, shared
 from memspec.conformance import Target, certify
 from memspec.report import Status
 
-#: The race bugs of the corpus: their one bug shows only under concurrent use.
-RACES: tuple[Any, ...] = (
-    broken.RacyUpdate,
-    broken.TornWrites,
-    realistic.UnlockedSweepManager,
-    realistic.ExpiredReadEvictManager,
-    realistic.CheckThenWriteUpdateManager,
-    realistic.UnlockedCopyOnWriteManager,
-    realistic.PurgeWithoutRecheckManager,
-    realistic.PipelineNoMultiManager,
-    realistic.AsyncGetThenSetManager,
-    realistic.AsyncListStoreManager,
+#: The race bugs of the corpus (``RACE = True``): their one bug shows only under concurrent use.
+RACES: tuple[Any, ...] = tuple(
+    cls
+    for module in (broken, realistic, shared)
+    for cls in vars(module).values()
+    if isinstance(cls, type) and cls.__dict__.get("RACE", False)
 )
 
 
+def _profile(factory: Any) -> str:
+    """The profile whose checks can see the race: several managers, threads or tasks."""
+    if getattr(factory, "memspec_reopen", None) is not None and "MM-DUR-003" in factory.BREAKS:
+        return "persistence"
+    return "async" if factory.__name__.startswith("Async") else "concurrency"
+
+
 def measure(factory: Any, depth: str, seeds: int) -> dict[str, Any]:
-    """Certify ``factory`` on its concurrency profile once per seed; the detection rate."""
-    is_async = factory.__name__.startswith("Async")
+    """Certify ``factory`` on its race's profile once per seed; the detection rate."""
     caught, blamed = 0, collections.Counter[str]()
     began = time.monotonic()
     for seed in range(seeds):
         report = certify(
             Target.from_factory(factory, name=f"corpus:{factory.__name__}"),
-            profiles=["async" if is_async else "concurrency"],
+            profiles=[_profile(factory)],
             depth=depth,  # type: ignore[arg-type]
             seed=seed,
             shrink=False,

@@ -24,14 +24,13 @@ pytestmark = pytest.mark.filterwarnings("default::memspec.conformance.MemspecWar
 ALL_CHECKS = all_checks()
 
 #: Races are caught by chance: their verdicts are measured as rates, not compared per run.
-RACES = {"RacyUpdate", "TornWrites"}
 ROW = re.compile(r"^(MM-[A-Z]+-\d{3}) +(?:MUST|SHOULD) +\S+ +(FAIL|warn)\b")
 
 CASES = [
     *(
         pytest.param(f"corpus.broken:{cls.__name__}", set(cls.BREAKS), id=cls.__name__)
         for cls in BROKEN
-        if cls.__name__ not in RACES
+        if not getattr(cls, "RACE", False)
     ),
     *(
         pytest.param(f"{cls.__module__}:{cls.__name__}", set(), id=cls.__name__)

@@ -21,16 +21,7 @@ from memspec.report import Status
 #: Race bugs: whether one run hits a race is a matter of chance, so their power is a rate
 #: over seeds (``benchmarks/race_detection.py``, figures in ``benchmarks/README.md``); here
 #: only their blame is asserted.
-RACES = {
-    "UnlockedSweepManager",
-    "ExpiredReadEvictManager",
-    "CheckThenWriteUpdateManager",
-    "UnlockedCopyOnWriteManager",
-    "PurgeWithoutRecheckManager",
-    "PipelineNoMultiManager",
-    "AsyncGetThenSetManager",
-    "AsyncListStoreManager",
-}
+RACES = {cls.__name__ for cls in REALISTIC if getattr(cls, "RACE", False)}
 
 #: Capacity bounds above the 10,000 slots the scale check writes at quick depth; the
 #: default depth (70,000 slots) catches them.

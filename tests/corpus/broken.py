@@ -355,6 +355,7 @@ class RacyUpdate(SimpleManager):
     """update checks and writes without holding the lock in between."""
 
     BREAKS = ("MM-CONC-002", "MM-CONC-003")  # an update racing a store overwrites it too
+    RACE = True
 
     def update(self, input: Any) -> None:
         request = self.request(input)
@@ -369,6 +370,7 @@ class TornWrites(SimpleManager):
     """store writes its items one at a time into the live slot, without a lock."""
 
     BREAKS = ("MM-CONC-002",)
+    RACE = True
 
     def store(self, input: Any) -> str:
         request = self.request(input)

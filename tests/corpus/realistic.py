@@ -1069,6 +1069,7 @@ class UnlockedSweepManager:
     dict without the lock ("it only reads"), so a concurrent insert makes it raise."""
 
     BREAKS = ("MM-CONC-001",)
+    RACE = True
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         self.ttl = validate_ttl(ttl)
@@ -1148,6 +1149,7 @@ class ExpiredReadEvictManager(HeapExpiryManager):
     the lock without looking again: a ``store`` landing in between is deleted."""
 
     BREAKS = ("MM-CONC-002",)
+    RACE = True
 
     def retrieve(self, input: Any) -> list[IWorkingMemory]:
         request = self._request(input)
@@ -1167,6 +1169,7 @@ class CheckThenWriteUpdateManager(HeapExpiryManager):
     lock again: a ``delete`` in between is undone, the slot comes back."""
 
     BREAKS = ("MM-CONC-002", "MM-CONC-003")  # an update racing a store overwrites it too
+    RACE = True
 
     def update(self, input: Any) -> None:
         request = self._request(input)
@@ -1189,6 +1192,7 @@ class UnlockedCopyOnWriteManager(CopyOnWriteManager):
     do writers"): two writers copying one shard lose one write, and update can undo a delete."""
 
     BREAKS = ("MM-CONC-002", "MM-CONC-003")
+    RACE = True
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
@@ -1200,6 +1204,7 @@ class PurgeWithoutRecheckManager(RecheckPurgeManager):
     again: a slot re-stored in between is purged with its fresh content."""
 
     BREAKS = ("MM-CONC-002",)
+    RACE = True
 
     def _remove(self, doomed: list[str]) -> None:
         with self._lock:
@@ -1212,6 +1217,7 @@ class PipelineNoMultiManager(_RedisListManager):
     (``transaction=False``): concurrent stores interleave their items. Uses real time."""
 
     BREAKS = ("MM-CONC-002",)
+    RACE = True
 
     def __init__(self, ttl: float | None = DEFAULT_TTL) -> None:
         super().__init__(ttl)
@@ -1230,6 +1236,7 @@ class AsyncGetThenSetManager(AsyncKVManager):
     the slot between the two awaits sees it brought back."""
 
     BREAKS = ("MM-ASYNC-002",)
+    RACE = True
 
     async def update(self, input: Any) -> None:
         request = as_memory_input(input)
@@ -1248,6 +1255,7 @@ class AsyncListStoreManager:
     one: concurrent stores interleave, and a read between them sees an empty slot."""
 
     BREAKS = ("MM-ASYNC-002",)
+    RACE = True
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         self.ttl = validate_ttl(ttl)
