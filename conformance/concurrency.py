@@ -64,9 +64,11 @@ def _plan(worker: int, count: int, seed: int, prefix: str) -> list[tuple[str, An
         operation = rng.choice(_OPERATIONS)
         data = None
         if operation in ("store", "update"):
-            # Two items per write, so that a torn write (one item of each of two writes) shows.
+            # Several items per write, so that a torn write (items of two writes, or a write
+            # read half-done) shows; more items keep a one-by-one writer's window open longer.
             data = [
-                IWorkingMemory(working_memory=f"w{worker}-{n}-{part}") for part in ("head", "tail")
+                IWorkingMemory(working_memory=f"w{worker}-{n}-{part}")
+                for part in range(2 + rng.randrange(5))
             ]
         request = IMemoryInput(conversation_id=slot[0], memory_type=memory_type, data=data)
         plan.append((operation, slot, request))
@@ -118,12 +120,15 @@ def hammer_threads(
     prefix: str = "",
     timeout: float = 30.0,
     others: Sequence[Driver] = (),
+    yielding: bool = True,
 ) -> Workload:
     """Run ``threads`` threads of ``operations`` random operations on a sync manager.
 
     The threads call the driver's manager directly (thread ``i`` the ``i``-th of the driver's
     and ``others``' managers, in turn: several managers over one backend); the final reads go
     through the driver, so a manager that hangs fails the check instead of hanging it.
+    ``yielding`` lets another thread run after every operation; without it, threads run
+    free and the switch interval preempts them mid-operation.
     """
     managers = [d.manager for d in (driver, *others)]
     workload = Workload()
@@ -145,7 +150,8 @@ def hammer_threads(
                 return
             with lock:
                 workload.events.append(event)
-            _yield()
+            if yielding:
+                _yield()
 
     pool = [
         threading.Thread(target=work, args=(i,), daemon=True, name=f"memspec-worker-{i}")
@@ -208,14 +214,20 @@ def _threads(context: Context) -> None:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
     budget = context.budget
     with fast_thread_switching():
-        for round_number in range(budget["workloads"]):
-            driver = context.manager(ttl=3600, clock=switching_clock(context))
+        # Every third workload runs free (see _churn): half again as many workloads as yield.
+        for round_number in range(budget["workloads"] * 3 // 2):
+            yielding = round_number % 3 != 2
+            clock = switching_clock(context)
+            if clock is not None:
+                clock.switching = yielding
+            driver = context.manager(ttl=3600, clock=clock)
             workload = hammer_threads(
                 driver,
                 threads=budget["threads"],
                 operations=budget["operations"],
                 seed=context.seed * 1000 + round_number,
                 timeout=context.timeout * 3,
+                yielding=yielding,
             )
             ids = ("MM-CONC-001",), ("MM-CONC-002",), ("MM-CONC-003",)
             if judge_workload(context, workload, *ids):

@@ -22,6 +22,7 @@ from memspec.conformance.checks import Check, Context, Skip, Unjudged
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure
 from memspec.conformance.target import UNSET, FakeClock
+from memspec.models import ConversationMemoryType
 from memspec.ttl import DEFAULT_TTL
 
 __all__ = ["CHECKS", "DEFAULT_PRECISION", "expiry_precision"]
@@ -134,6 +135,56 @@ def _clocked_lifetimes(context: Context) -> None:
         write(driver, "store", "forever", "x")
         clock.advance(10.0**7)
         _expect(("MM-TTL-007",), "ttl=None, read 10**7 s later", read(driver, "forever"), ["x"])
+
+
+#: Slots next to ``life`` that a careless layout gives one shared lifetime with it: the other
+#: memory types of its conversation (one document or hash per conversation), and conversations
+#: whose keys extend or prefix its key.
+_NEIGHBOURS: tuple[tuple[str, ConversationMemoryType, tuple[str, ...]], ...] = (
+    ("life", ConversationMemoryType.SHORT_TERM_MEMORY, ("MM-TTL-002", "MM-ISO-002")),
+    ("life", ConversationMemoryType.LONG_TERM_MEMORY, ("MM-TTL-002", "MM-ISO-002")),
+    ("life:2", ConversationMemoryType.WORKING_MEMORY, ("MM-TTL-002",)),
+    ("lif", ConversationMemoryType.WORKING_MEMORY, ("MM-TTL-002",)),
+)
+
+
+def _separate_lifetimes(context: Context) -> None:
+    """A slot's lifetime is its own: writing a neighbouring slot three quarters of the way
+    through it neither extends it nor lets an update bring it back once it has ended."""
+    if not context.target.accepts_clock:
+        raise Skip("the target takes no clock; the real-time check covers expiry instead")
+    for conversation, memory_type, ids in _NEIGHBOURS:
+        neighbour = f"{conversation!r} ({memory_type.name})"
+        ended = False
+        with context.probe(*ids, what=f"next to {neighbour}"):
+            driver, clock = _clocked(context)
+            write(driver, "store", "life", "own")
+            write(driver, "store", "control", "own")
+            clock.advance(45)
+            write(driver, "store", conversation, "next", memory_type=memory_type)
+            write(driver, "update", conversation, "next, updated", memory_type=memory_type)
+            clock.advance(15)
+            got, control = read(driver, "life"), read(driver, "control")
+            if control:
+                raise Unjudged("a slot was still there at t + ttl with no neighbour written")
+            if got:
+                raise CheckFailure(
+                    ids,
+                    f"a slot written with ttl=60 was still returned ({got!r}) 60 s later, "
+                    f"after a store and an update of {neighbour} 45 s into its lifetime; its "
+                    "unneighboured control had expired",
+                )
+            ended = True
+        if not ended:
+            continue  # the slot never ended, so an update of it is no revival
+        with context.probe("MM-TTL-003", what=f"next to {neighbour}"):
+            write(driver, "update", "life", "revived?")
+            _expect(
+                ("MM-TTL-003",),
+                f"update of an expired slot whose neighbour {neighbour} is alive",
+                read(driver, "life"),
+                [],
+            )
 
 
 def _restarts(context: Context) -> None:
@@ -319,6 +370,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-TTL-001", "MM-TTL-002", "MM-TTL-003", "MM-TTL-005", "MM-TTL-007"),
         _clocked_lifetimes,
         "slots live until t + ttl and not at or after it, on the injected clock",
+    ),
+    Check(
+        "timing:separate-lifetimes",
+        Profile.TTL,
+        ("MM-TTL-002", "MM-TTL-003", "MM-ISO-002"),
+        _separate_lifetimes,
+        "writes to neighbouring slots neither extend a slot's lifetime nor revive it",
     ),
     Check(
         "timing:restarts",
