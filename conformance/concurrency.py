@@ -497,6 +497,81 @@ def _churn_round(context: Context, *, yielding: bool) -> None:
             )
 
 
+#: Writes the torn-read check makes, per depth, and the items in each.
+_TORN_WRITES = {"quick": 150, "default": 400, "thorough": 1500}
+_TORN_ITEMS = 48
+
+
+def _torn_reads(context: Context) -> None:
+    """Readers racing one writer of long writes to one slot see whole writes only.
+
+    A writer that clears a slot and then adds its items one by one (or lets readers reach a
+    list it is still filling) has a window as long as the write; long writes and free-running
+    threads make readers land in it."""
+    if context.is_async:
+        raise Skip("the target is async: the async profile checks concurrent tasks instead")
+    driver = context.manager(ttl=3600)
+    manager = driver.manager
+    writes = [
+        IMemoryInput(
+            conversation_id="torn",
+            data=[IWorkingMemory(working_memory=f"{n}:{i}") for i in range(_TORN_ITEMS)],
+        )
+        for n in range(_TORN_WRITES[context.depth])
+    ]
+    driver.call("store", writes[0])
+    read = IMemoryInput(conversation_id="torn")
+    done = threading.Event()
+    errors: list[str] = []
+    torn: list[list[str]] = []
+
+    def write() -> None:
+        try:
+            for n, request in enumerate(writes[1:], start=1):
+                manager.store(request) if n % 2 else manager.update(request)
+        except BaseException as exc:
+            errors.append(f"writer: raised {exc!r}")
+        finally:
+            done.set()
+
+    def reader() -> None:
+        try:
+            while not done.is_set() and not torn:
+                texts = [getattr(i, "working_memory", i) for i in manager.retrieve(read) or ()]
+                prefixes = {str(t).partition(":")[0] for t in texts}
+                if len(texts) != _TORN_ITEMS or len(prefixes) != 1:
+                    torn.append([str(t) for t in texts])
+        except BaseException as exc:
+            errors.append(f"reader: raised {exc!r}")
+
+    with fast_thread_switching():
+        pool = [threading.Thread(target=write, daemon=True, name="memspec-writer")] + [
+            threading.Thread(target=reader, daemon=True, name=f"memspec-reader-{i}")
+            for i in range(3)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(context.timeout * 3)
+    if any(thread.is_alive() for thread in pool):
+        raise CheckFailure(("MM-CONC-001",), "a writer and readers of one slot did not return")
+    if errors:
+        raise CheckFailure(
+            ("MM-CONC-001",),
+            f"a writer and readers of one slot raised {_kind(errors[0])}; expected no exception",
+            reproduction=f"# {errors[0]}",
+        )
+    if torn:
+        got = torn[0]
+        shown = got if len(got) <= 6 else [*got[:3], "...", *got[-2:]]
+        raise CheckFailure(
+            ("MM-CONC-002",),
+            f"a read racing writes of {_TORN_ITEMS} items to one slot returned {len(got)} items "
+            "that no single write left; in every serial order a read sees one whole write",
+            reproduction=f"# one read returned {shown!r}",
+        )
+
+
 def _single(conversation_id: str, text: str | None = None) -> IMemoryInput:
     data = None if text is None else [IWorkingMemory(working_memory=text)]
     return IMemoryInput(conversation_id=conversation_id, data=data)
@@ -593,6 +668,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-CONC-001", "MM-CONC-002"),
         _threads,
         "random operations from many threads agree with a serial order",
+    ),
+    Check(
+        "concurrency:torn-reads",
+        Profile.CONCURRENCY,
+        ("MM-CONC-001", "MM-CONC-002"),
+        _torn_reads,
+        "readers racing long writes to one slot see whole writes only",
     ),
     Check(
         "concurrency:update-delete-race",
