@@ -10,7 +10,7 @@ from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.vectors import item_texts
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
-__all__ = ["WM", "ReadOnlyMapping", "memory_input", "read", "write"]
+__all__ = ["WM", "ReadOnlyMapping", "expect", "memory_input", "read", "read_or_refused", "write"]
 
 WM = ConversationMemoryType.WORKING_MEMORY
 
@@ -42,6 +42,24 @@ def read(
         blamed = ("MM-RETR-002",) if result is None else tuple(blame)
         raise CheckFailure(blamed, f"retrieve of {short(conversation_id, 60)} returned {texts}")
     return texts
+
+
+def expect(blame: Iterable[str], what: str, got: list[Any], wanted: list[str]) -> None:
+    """Fail ``blame`` unless ``got`` is ``wanted``; the message shows both, cut if long."""
+    if got != wanted:
+        raise CheckFailure(tuple(blame), f"{what}: expected {short(wanted)}, got {short(got)}")
+
+
+def read_or_refused(
+    driver: Driver,
+    conversation_id: str,
+    refusals: tuple[type[Exception], ...] = (ValueError, TypeError),
+) -> list[str]:
+    """A slot's texts, or ``[]`` when reading that ID raises one of ``refusals``."""
+    try:
+        return read(driver, conversation_id)
+    except refusals:
+        return []
 
 
 def write(driver: Driver, operation: str, conversation_id: str, *texts: str, **extra: Any) -> Any:

@@ -19,7 +19,15 @@ from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import WM, ReadOnlyMapping, memory_input, read, write
+from memspec.conformance.calls import (
+    WM,
+    ReadOnlyMapping,
+    expect,
+    memory_input,
+    read,
+    read_or_refused,
+    write,
+)
 from memspec.conformance.checks import Check, Context
 from memspec.conformance.collisions import COLLISIONS
 from memspec.conformance.driver import Driver
@@ -207,14 +215,6 @@ def _long_keys(context: Context) -> None:
                         f"two IDs of {length} characters that differ in one character got "
                         f"the same key {short(key, 80)}",
                     )
-
-
-def read_or_refused(driver: Driver, conversation_id: str) -> list[str]:
-    """A slot's texts, or ``[]`` when the manager refuses the ID with ``ValueError``."""
-    try:
-        return read(driver, conversation_id)
-    except (ValueError, TypeError):
-        return []
 
 
 # -- MM-ISO-002: memory types ------------------------------------------------------------
@@ -506,9 +506,7 @@ def _expect_texts(
     memory_type: ConversationMemoryType,
     wanted: list[str],
 ) -> None:
-    got = read(driver, conversation_id, memory_type)
-    if got != wanted:
-        raise CheckFailure((requirement,), f"{what}: expected {wanted!r}, got {got!r}")
+    expect((requirement,), what, read(driver, conversation_id, memory_type), wanted)
 
 
 # -- MM-META-001: metadata shapes and keys ----------------------------------------------------
@@ -608,7 +606,7 @@ def _atomicity(context: Context) -> None:
             try:
                 write(driver, "store", bad, "x")
             except Exception:
-                got = read_or_refused_any(driver, bad)
+                got = read_or_refused(driver, bad, (Exception,))
                 if got:
                     raise CheckFailure(
                         ids,
@@ -620,14 +618,6 @@ def _atomicity(context: Context) -> None:
                 raise CheckFailure(
                     ("MM-FID-003",), f"the ID {bad!r} was accepted but reads {got!r}"
                 )
-
-
-def read_or_refused_any(driver: Driver, conversation_id: str) -> list[str]:
-    """A slot's texts, or ``[]`` when reading that ID raises anything."""
-    try:
-        return read(driver, conversation_id)
-    except Exception:
-        return []
 
 
 # -- MM-RES-001: threads ------------------------------------------------------------------

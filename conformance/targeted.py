@@ -15,7 +15,7 @@ from types import MappingProxyType, SimpleNamespace
 from typing import Any, TypeVar
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import WM, ReadOnlyMapping, memory_input, read, write
+from memspec.conformance.calls import WM, ReadOnlyMapping, expect, memory_input, read, write
 from memspec.conformance.checks import Check, Context
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure, short
@@ -34,11 +34,6 @@ def _attempt(blame: Iterable[str], what: str, call: Callable[[], T]) -> T:
         raise
     except Exception as exc:
         raise CheckFailure(blame, f"{what} raised {type(exc).__name__}: {exc}") from exc
-
-
-def _expect(blame: Iterable[str], what: str, got: list[Any], wanted: list[str]) -> None:
-    if got != wanted:
-        raise CheckFailure(blame, f"{what}: expected {short(wanted)}, got {short(got)}")
 
 
 def _foreign_input(conversation_id: str, *texts: str, memory_type: Any = WM) -> SimpleNamespace:
@@ -71,7 +66,7 @@ def _input_snapshot(context: Context) -> None:
         data.append(IWorkingMemory(working_memory="appended later"))
         data[0] = IWorkingMemory(working_memory="replaced later")
         metadata["tags"].append("y")
-        _expect(
+        expect(
             ids,
             f"{operation}, then the caller changed its data list",
             read(driver, slot),
@@ -84,7 +79,7 @@ def _input_snapshot(context: Context) -> None:
     _attempt(("MM-INPUT-002",), "store of a plain-object input", lambda: driver.store(foreign))
     item.working_memory = "after"
     foreign.data.append(SimpleNamespace(working_memory="extra"))
-    _expect(
+    expect(
         ids,
         "store of plain-object items, then the caller changed an item",
         read(driver, "snapshot-foreign"),
@@ -110,7 +105,7 @@ def _output_ownership(context: Context) -> None:
         returned[0].working_memory = "changed by the caller"
     returned.append(SimpleNamespace(working_memory="appended by the caller"))
     returned.reverse()
-    _expect(ids, "the caller changed what retrieve returned", read(driver, "owned"), ["a", "b"])
+    expect(ids, "the caller changed what retrieve returned", read(driver, "owned"), ["a", "b"])
     again = driver.retrieve(memory_input("owned"))
     if again is returned:
         raise CheckFailure(ids, "retrieve returned the same list object twice")
@@ -149,7 +144,7 @@ def _all_operations(
     native = observe(memory_input, f"native {kind}")
     foreign = _attempt(ids, f"operations on a {kind}", lambda: observe(make, f"foreign {kind}"))
     for (step, wanted), (_, got) in zip(native, foreign, strict=True):
-        _expect(ids, f"with a {kind} input, {step} (as with an IMemoryInput)", got, wanted)
+        expect(ids, f"with a {kind} input, {step} (as with an IMemoryInput)", got, wanted)
 
 
 class _PlainEnumType(str, enum.Enum):  # noqa: UP042 - the shape under test
@@ -190,7 +185,7 @@ def _empty_writes(context: Context) -> None:
                     raise CheckFailure(
                         (requirement,), f"{operation} with data={data!r} did not raise ValueError"
                     )
-                _expect(
+                expect(
                     (requirement,),
                     f"after {operation} with data={data!r} was refused",
                     read(driver, slot),
@@ -240,7 +235,7 @@ def _foreign_inputs(context: Context) -> None:
             write(driver, "store", slot, "native", memory_type=ours)
             if not _accepted(context, driver, _foreign_input(slot, "foreign", memory_type=member)):
                 return
-            _expect(
+            expect(
                 ("MM-MODEL-003",),
                 f"{type(member).__name__}.{member.name}, a str equal to {member.value!r}, names "
                 "the same slot as the value",
@@ -323,7 +318,7 @@ def _lone_surrogates(context: Context) -> None:
     try:
         write(driver, "store", "surrogate", text)
     except (ValueError, TypeError):
-        _expect(
+        expect(
             ("MM-FID-003", "MM-ERR-003"),
             "a refused lone surrogate",
             read(driver, "surrogate"),
@@ -336,7 +331,7 @@ def _lone_surrogates(context: Context) -> None:
             f"a lone surrogate must be kept exactly or refused with ValueError/TypeError; "
             f"store raised {type(exc).__name__}: {exc}",
         ) from exc
-    _expect(("MM-FID-003",), "a stored lone surrogate", read(driver, "surrogate"), [text])
+    expect(("MM-FID-003",), "a stored lone surrogate", read(driver, "surrogate"), [text])
 
 
 # -- MM-SEC-002 ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import memory_input, read, write
+from memspec.conformance.calls import expect, memory_input, read, write
 from memspec.conformance.checks import Check, Context, Skip, Unjudged
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure
@@ -38,11 +38,6 @@ def expiry_precision(manager: object) -> float:
     """The precision a manager declares as ``expiry_precision`` (seconds), or the default."""
     declared = getattr(manager, "expiry_precision", None)
     return float(declared) if isinstance(declared, int | float) else DEFAULT_PRECISION
-
-
-def _expect(ids: tuple[str, ...], what: str, got: list[str], wanted: list[str]) -> None:
-    if got != wanted:
-        raise CheckFailure(ids, f"{what}: expected {wanted!r}, got {got!r}")
 
 
 # -- with an injected clock -----------------------------------------------------------------
@@ -88,7 +83,7 @@ def _clocked_lifetimes(context: Context) -> None:
             clock.advance(_SUB_MS * 3)
         clock.set(1000.0 + _SUB_MS + 60 - _SUB_MS / 2)
         for n in range(4):
-            _expect(
+            expect(
                 ("MM-TTL-001",),
                 f"a slot written at clock {1000.0 + _SUB_MS * (1 + 3 * n)!r} with ttl=60, read "
                 f"at {clock()!r}",
@@ -99,22 +94,22 @@ def _clocked_lifetimes(context: Context) -> None:
         driver, clock = _clocked(context)
         write(driver, "store", "expires", "x")
         clock.advance(60)
-        _expect(
+        expect(
             ("MM-TTL-002",), "read exactly ttl=60 s after the write", read(driver, "expires"), []
         )
         write(driver, "store", "later", "y")
         clock.advance(60 + _MS)
-        _expect(("MM-TTL-002",), "read 60.001 s after the write", read(driver, "later"), [])
+        expect(("MM-TTL-002",), "read 60.001 s after the write", read(driver, "later"), [])
     with context.probe("MM-TTL-003", what="ttl=60"):
         driver, clock = _clocked(context)
         write(driver, "store", "gone", "old")
         clock.advance(60 + _MS)
         write(driver, "update", "gone", "revived?")
-        _expect(("MM-TTL-003",), "update of an expired slot", read(driver, "gone"), [])
+        expect(("MM-TTL-003",), "update of an expired slot", read(driver, "gone"), [])
         driver.delete(memory_input("gone"))
         write(driver, "store", "gone", "fresh")
         clock.advance(30)
-        _expect(("MM-TTL-003",), "store after expiry, 30 s later", read(driver, "gone"), ["fresh"])
+        expect(("MM-TTL-003",), "store after expiry, 30 s later", read(driver, "gone"), ["fresh"])
     with context.probe("MM-TTL-005", what="ttl=60"):
         driver, clock = _clocked(context)
         write(driver, "store", "read", "r")
@@ -134,7 +129,7 @@ def _clocked_lifetimes(context: Context) -> None:
         driver, clock = _clocked(context, ttl=None)
         write(driver, "store", "forever", "x")
         clock.advance(10.0**7)
-        _expect(("MM-TTL-007",), "ttl=None, read 10**7 s later", read(driver, "forever"), ["x"])
+        expect(("MM-TTL-007",), "ttl=None, read 10**7 s later", read(driver, "forever"), ["x"])
 
 
 #: Slots next to ``life`` that a careless layout gives one shared lifetime with it: the other
@@ -179,7 +174,7 @@ def _separate_lifetimes(context: Context) -> None:
             continue  # the slot never ended, so an update of it is no revival
         with context.probe("MM-TTL-003", what=f"next to {neighbour}"):
             write(driver, "update", "life", "revived?")
-            _expect(
+            expect(
                 ("MM-TTL-003",),
                 f"update of an expired slot whose neighbour {neighbour} is alive",
                 read(driver, "life"),
@@ -232,11 +227,9 @@ def _fractional(context: Context) -> None:
             driver, clock = _clocked(context, ttl=ttl)
             write(driver, "store", "f", "x")
             clock.advance(ttl - _MS)
-            _expect(
-                ("MM-TTL-006",), f"ttl={ttl}, read 1 ms before expiry", read(driver, "f"), ["x"]
-            )
+            expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms before expiry", read(driver, "f"), ["x"])
             clock.advance(2 * _MS)
-            _expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", read(driver, "f"), [])
+            expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", read(driver, "f"), [])
 
 
 def _default_ttl(context: Context) -> None:
@@ -248,9 +241,9 @@ def _default_ttl(context: Context) -> None:
         driver = context.manager(ttl=UNSET, clock=clock)
         write(driver, "store", "default", "x")
         clock.advance(DEFAULT_TTL - 1)
-        _expect(("MM-TTL-009",), "no ttl given, read 43199 s later", read(driver, "default"), ["x"])
+        expect(("MM-TTL-009",), "no ttl given, read 43199 s later", read(driver, "default"), ["x"])
         clock.advance(2)
-        _expect(("MM-TTL-009",), "no ttl given, read 43201 s later", read(driver, "default"), [])
+        expect(("MM-TTL-009",), "no ttl given, read 43201 s later", read(driver, "default"), [])
 
 
 # -- in real time ---------------------------------------------------------------------------
@@ -309,7 +302,7 @@ def _real_time_once(context: Context) -> None:
     if a_end >= start + ttl:
         raise _TooSlow
     with context.probe("MM-TTL-001", what=f"ttl={ttl}"):
-        _expect(
+        expect(
             ("MM-TTL-001",), f"ttl={ttl}, read {a_end - end:.1f} s after the write", got[1], ["a"]
         )
     if part is not None:
@@ -319,14 +312,14 @@ def _real_time_once(context: Context) -> None:
             _, g_end = _timed(lambda: f_got.append(read(part, "f")))
             if g_end >= f_start + fractional:
                 raise _TooSlow
-            _expect(("MM-TTL-006",), f"ttl={fractional}, read well before expiry", f_got[0], ["x"])
+            expect(("MM-TTL-006",), f"ttl={fractional}, read well before expiry", f_got[0], ["x"])
             _sleep_until(f_end + fractional + precision + 0.05)
-            _expect(("MM-TTL-006",), f"ttl={fractional}, read after expiry", read(part, "f"), [])
+            expect(("MM-TTL-006",), f"ttl={fractional}, read after expiry", read(part, "f"), [])
 
     _sleep_until(end + ttl + precision + 0.02)
     states = {slot: read(whole, slot) for slot in ("a", "r", "c", "u")}
     with context.probe("MM-TTL-002", what=f"ttl={ttl}"):
-        _expect(("MM-TTL-002",), f"ttl={ttl}, read after expiry", states["a"], [])
+        expect(("MM-TTL-002",), f"ttl={ttl}, read after expiry", states["a"], [])
     with context.probe("MM-TTL-005", what=f"ttl={ttl}"):
         if states["r"] and not states["c"]:
             raise CheckFailure(
@@ -343,12 +336,12 @@ def _real_time_once(context: Context) -> None:
             )
     with context.probe("MM-TTL-003", what=f"ttl={ttl}"):
         write(whole, "update", "x", "revived?")
-        _expect(("MM-TTL-003",), "update of an expired slot", read(whole, "x"), [])
+        expect(("MM-TTL-003",), "update of an expired slot", read(whole, "x"), [])
         write(whole, "store", "x", "fresh")
-        _expect(("MM-TTL-003",), "store after expiry", read(whole, "x"), ["fresh"])
+        expect(("MM-TTL-003",), "store after expiry", read(whole, "x"), ["fresh"])
     if forever is not None:
         with context.probe("MM-TTL-007", what="ttl=None"):
-            _expect(
+            expect(
                 ("MM-TTL-007",),
                 "ttl=None, read after the others expired",
                 read(forever, "forever"),
