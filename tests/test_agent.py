@@ -25,7 +25,7 @@ from memspec.reference import (
     WorkingMemoryAgent,
 )
 from memspec.reference.redis import AsyncRedisWorkingMemoryManager, RedisWorkingMemoryManager
-from openai_server import base_url, serving
+from memspec.reference.stub_llm import answer, base_url, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +51,6 @@ class EchoLLM:
     async def chat(self, input: ILLMInput) -> Mapping[str, Any]:
         self.seen.append(input)
         await asyncio.sleep(self.pause)
-        from openai_server import answer
-
         return {"llm_response": answer(input.user_message)}
 
 

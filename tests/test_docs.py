@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RedisServer
-from openai_server import base_url, serving
+from memspec.reference.stub_llm import base_url, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
