@@ -32,12 +32,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(wildcard $(LINTED))
 
 # mypy and mkdocstrings cannot follow setuptools' package-dir mapping through an editable
-# install, so they read a tree of links laid out the way the package is imported.
+# install, so they read a tree of links laid out the way the package is imported
+# (docs/hooks/tree.py; the docs build lays it itself).
 tree: $(STAMP)
-	@rm -rf build/memspec-tree && mkdir -p build/memspec-tree/memspec
-	@cp -rs $(CURDIR)/spec/. build/memspec-tree/memspec/
-	@cp -rs $(CURDIR)/reference build/memspec-tree/memspec/reference
-	@cp -rs $(CURDIR)/conformance build/memspec-tree/memspec/conformance
+	@$(BIN)/python docs/hooks/tree.py -q
 
 typecheck: tree
 	cd build/memspec-tree && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p memspec

@@ -3,6 +3,7 @@ site works from a static file server in a real browser."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import http.server
@@ -10,20 +11,32 @@ import io
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import RedisServer
+from memspec.report import DEFAULT_DOCS_URL
 from memspec.reference.stub_llm import base_url, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"\n', re.MULTILINE)
 PAGES = sorted(p for p in DOCS.rglob("*.md"))
+
+
+def included(body: str) -> str:
+    """A block's text with its ``--8<-- "file"`` lines replaced by the files, as the docs
+    build (pymdownx.snippets) does."""
+    return SNIPPET.sub(lambda m: (ROOT / m.group(1)).read_text("utf-8"), body)
 
 
 def blocks(page: Path) -> list[tuple[str, str | None]]:
@@ -32,7 +45,7 @@ def blocks(page: Path) -> list[tuple[str, str | None]]:
     for match in FENCE.finditer(page.read_text("utf-8")):
         language, info, body = match.groups()
         if language == "python":
-            found.append((body, None))
+            found.append((included(body), None))
         elif language == "text" and 'title="Output"' in info:
             assert found and found[-1][1] is None, f"{page}: an Output block needs a Python block"
             found[-1] = (found[-1][0], body)
@@ -51,6 +64,7 @@ def test_every_python_block_runs_and_prints_what_is_shown(
 ) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))  # the guide's minimal_manager
     with serving() as llm:
         monkeypatch.setenv("OPENAI_API_KEY", "docs-test-key")
         monkeypatch.setenv("OPENAI_BASE_URL", base_url(llm))
@@ -66,26 +80,82 @@ def test_every_python_block_runs_and_prints_what_is_shown(
                 assert printed.getvalue() == shown, f"{page.name} block {number} prints otherwise"
 
 
+#: What a fresh clone holds that the documentation build reads (no ``build/``, no ``site/``).
+SOURCES = ("mkdocs.yml", "docs", "spec", "reference", "conformance", "examples")
+
+
+def fresh_copy(into: Path) -> Path:
+    """The documentation's sources as a fresh clone has them: no link tree laid yet."""
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(
+                ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(ROOT / name, into / name)
+    return into
+
+
+MKDOCS = str(Path(sys.executable).parent / "mkdocs")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built with ``mkdocs build --strict`` in a fresh copy, with no other step."""
+    source = fresh_copy(tmp_path_factory.mktemp("clone"))
     out = tmp_path_factory.mktemp("site")
-    tree = ROOT / "build" / "memspec-tree" / "memspec"
-    if not tree.exists():
-        subprocess.run(["make", "-s", "tree"], cwd=ROOT, check=True)
     subprocess.run(
-        [
-            str(Path(os.sys.executable).parent / "mkdocs"),
-            "build",
-            "--strict",
-            "--quiet",
-            "--site-dir",
-            str(out),
-        ],
-        cwd=ROOT,
+        [MKDOCS, "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=source,
         check=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     return out
+
+
+def test_mkdocs_serve_works_in_a_fresh_clone(tmp_path: Path) -> None:
+    source = fresh_copy(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("w") as written:
+        server = subprocess.Popen(
+            [MKDOCS, "serve", "--strict", "--dev-addr", f"127.0.0.1:{port}"],
+            cwd=source,
+            stdout=subprocess.DEVNULL,
+            stderr=written,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+    try:
+        page = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                # mkdocs serve puts the site under site_url's path, as it will be hosted.
+                url = f"http://127.0.0.1:{port}{urllib.parse.urlsplit(DEFAULT_DOCS_URL).path}"
+                with urllib.request.urlopen(f"{url}api.html", timeout=2) as r:
+                    page = r.read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert server.poll() is None, log.read_text("utf-8")
+        assert "as_memory_input" in page, log.read_text("utf-8")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_guide_lists_every_option_of_the_command(site: Path) -> None:
+    from memspec.conformance.cli import build_parser
+
+    guide = (site / "certify.html").read_text("utf-8")
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    certify = commands.choices["certify"]
+    flags = [f for a in certify._actions for f in a.option_strings if f not in ("-h", "--help")]
+    assert len(flags) > 15
+    for flag in flags:
+        assert f"<code>{flag}" in guide, f"the guide's options table lacks {flag}"
 
 
 @pytest.fixture
