@@ -12,7 +12,7 @@ LINTED := $(PACKAGES) tests benchmarks docs/hooks examples tools
 MUTATION_STAMP := $(VENV)/.memspec-mutation-installed
 MUTATION_ARGS ?=
 
-.PHONY: certify test setup tree lint typecheck schemas pytest docs bench mutation clean
+.PHONY: certify test setup tree lint typecheck schemas pytest docs serve docs-deploy bench mutation clean
 
 setup: $(STAMP)
 
@@ -40,8 +40,18 @@ tree: $(STAMP)
 typecheck: tree
 	cd build/memspec-tree && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p memspec
 
-docs: tree
+# NO_MKDOCS_2_WARNING: Material prints an end-of-life banner on every mkdocs run without it.
+docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# The hosted site: this checkout's spec version deployed with mike to the gh-pages branch,
+# beside the versions deployed before, as `latest`. DOCS_DEPLOY_ARGS="--push" publishes it.
+DOCS_DEPLOY_ARGS ?=
+docs-deploy: $(STAMP)
+	$(BIN)/python tools/deploy_docs.py $(DOCS_DEPLOY_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/python -m memspec.schemas --check

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import html
 import http.server
 import io
+import json
 import os
 import re
 import shutil
@@ -22,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
+from conftest import RedisServer, fresh_copy
 from memspec.report import DEFAULT_DOCS_URL
 from memspec.reference.stub_llm import base_url, serving
 
@@ -78,22 +80,6 @@ def test_every_python_block_runs_and_prints_what_is_shown(
                 )
             if shown is not None:
                 assert printed.getvalue() == shown, f"{page.name} block {number} prints otherwise"
-
-
-#: What a fresh clone holds that the documentation build reads (no ``build/``, no ``site/``).
-SOURCES = ("mkdocs.yml", "docs", "spec", "reference", "conformance", "examples")
-
-
-def fresh_copy(into: Path) -> Path:
-    """The documentation's sources as a fresh clone has them: no link tree laid yet."""
-    for name in SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(
-                ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy2(ROOT / name, into / name)
-    return into
 
 
 MKDOCS = str(Path(sys.executable).parent / "mkdocs")
@@ -215,6 +201,48 @@ def test_the_site_renders_in_a_browser(served: str, site: Path, tmp_path: Path) 
     assert 'id="MM-TTL-002"' in spec and "is never returned at any time at or after" in spec
     assert 'data-md-component="search-query"' in home
     assert (site / "search" / "search_index.json").exists()
+
+
+#: Opens pages in 1280 px wide frames and lists their code blocks whose lines run off the side
+#: (a horizontal scroll bar: the reader sees them cut).
+OVERFLOW_PROBE = """<!doctype html>
+<html><body style="margin:0">
+<iframe id="home" src="index.html" style="width:1280px;height:900px;border:0"></iframe>
+<iframe id="guide" src="certify.html" style="width:1280px;height:900px;border:0"></iframe>
+<pre id="result">pending</pre>
+<script>
+window.addEventListener("load", () => {
+  const result = {};
+  for (const id of ["home", "guide"]) {
+    const frame = document.getElementById(id);
+    const doc = frame.contentDocument;
+    const blocks = Array.from(doc.querySelectorAll(".md-content pre > code"));
+    result[id] = {
+      blocks: blocks.length,
+      width: frame.contentWindow.innerWidth,
+      overflowing: blocks
+        .filter((code) => code.scrollWidth > code.clientWidth + 1)
+        .map((code) => code.textContent.split("\\n").sort((a, b) => b.length - a.length)[0]),
+    };
+  }
+  document.getElementById("result").textContent = JSON.stringify(result);
+});
+</script>
+</body></html>
+"""
+
+
+def test_no_code_block_overflows_at_1280_px(served: str, site: Path, tmp_path: Path) -> None:
+    browser = _browser()
+    (site / "overflow-probe.html").write_text(OVERFLOW_PROBE, "utf-8")
+    dom = _dom(browser, f"{served}/overflow-probe.html", tmp_path / "profile")
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found is not None and found.group(1) != "pending", dom[-2000:]
+    measured = json.loads(html.unescape(found.group(1)))
+    for page in ("home", "guide"):
+        assert measured[page]["width"] == 1280
+        assert measured[page]["blocks"] >= 3, f"{page}: no code blocks measured"
+        assert measured[page]["overflowing"] == [], f"{page}: lines cut at 1280 px"
 
 
 def _normalised(text: str) -> str:
