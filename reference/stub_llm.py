@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -135,10 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with serving(args.port) as server:
         if not args.command:
             print(f"export OPENAI_BASE_URL={server.base_url} OPENAI_API_KEY=stub", flush=True)
-            try:
+            with suppress(KeyboardInterrupt):
                 threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
             return 0
         env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "stub"}
         return subprocess.run(args.command, env=env, check=False).returncode

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from conftest import RedisServer, fresh_copy
-from memspec.report import DEFAULT_DOCS_URL
 from memspec.reference.stub_llm import base_url, serving
+from memspec.report import DEFAULT_DOCS_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -39,7 +39,7 @@ def deploy_commands(
     if latest:
         deploy += ["--update-aliases", version, LATEST]
         return [deploy, [mike, "set-default", *common, LATEST]]
-    return [deploy + [version]]
+    return [[*deploy, version]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
