@@ -10,16 +10,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import test_report_views as views
 import xmlschema
-from memspec.catalogue import Level, Profile, catalogue
+from memspec.catalogue import Level, catalogue
 from memspec.conformance.cli import main
 from memspec.conformance.report import badge_svg, junit_xml, markdown
 from memspec.report import (
     DEFAULT_DOCS_URL,
     DOCS_URL_ENV,
-    CertificationReport,
-    Environment,
-    RequirementResult,
     Status,
     docs_base_url,
     requirement_url,
@@ -97,49 +95,20 @@ def test_a_failing_run_in_junit_xml_says_what_failed_and_why_the_rest_was_not_ju
     assert "NOT CONFORMANT" in capsys.readouterr().out
 
 
-def _result(rid: str, status: Status, message: str, **extra: object) -> RequirementResult:
-    requirement = catalogue().get(rid)
-    return RequirementResult(
-        id=rid,
-        level=requirement.level,
-        profile=requirement.profile,
-        status=status,
-        message=message,
-        **extra,
-    )
-
-
-def _report(*results: RequirementResult, notes: tuple[str, ...] = ()) -> CertificationReport:
-    return CertificationReport(
-        spec_version=catalogue().spec_version,
-        suite_version="0.1.0",
-        target="pkg.mod:Manager",
-        profiles=(Profile.CORE,),
-        conformant=True,
-        seed=7,
-        depth="quick",
-        started_at="2026-01-01T00:00:00+00:00",
-        duration_seconds=2.5,
-        environment=Environment(python="3.11", implementation="CPython", platform="Linux"),
-        requirements=results,
-        notes=notes,
-    )
-
-
 def test_a_should_warning_passes_and_text_xml_cannot_carry_is_escaped(
     junit_schema: xmlschema.XMLSchema,
 ) -> None:
-    warned = _result(
+    warned = views.result(
         "MM-SEC-002",
         Status.FAILED,
         "targeted:quiet-logs: logged 'secret\x00' at INFO",
         output="INFO secret\x00\x1b[0m\ud800",
     )
     assert warned.level is Level.SHOULD
-    skipped = _result("MM-EVICT-001", Status.SKIPPED, "not observable")
-    report = _report(_result("MM-STORE-001", Status.PASSED, "2 checks"), warned, skipped)
-    report = report.with_links(DOCS)
-    text = junit_xml(report)
+    skipped = views.result("MM-EVICT-001", Status.SKIPPED, "not observable")
+    linked = views.report(views.result("MM-STORE-001", Status.PASSED, "2 checks"), warned, skipped)
+    linked = linked.with_links(DOCS)
+    text = junit_xml(linked)
     junit_schema.validate(text)
     root = ET.fromstring(text)
     by_name = cases(root)
@@ -148,7 +117,7 @@ def test_a_should_warning_passes_and_text_xml_cannot_carry_is_escaped(
     assert out.startswith("warning (SHOULD")
     assert "secret\\x00" in out and "\\x1b[0m" in out and "\\ud800" in out
     assert by_name["MM-EVICT-001"].find("skipped") is not None
-    assert requirement_url("MM-STORE-001", report.spec_version, DOCS) in (
+    assert requirement_url("MM-STORE-001", linked.spec_version, DOCS) in (
         by_name["MM-STORE-001"].findtext("system-out") or ""
     )
     suite = root.find("testsuite")
@@ -157,8 +126,9 @@ def test_a_should_warning_passes_and_text_xml_cannot_carry_is_escaped(
 
 
 def test_the_run_notes_go_to_the_suite_output(junit_schema: xmlschema.XMLSchema) -> None:
-    noted = _report(
-        _result("MM-STORE-001", Status.PASSED, "2 checks"), notes=("the run reached --max-time",)
+    noted = views.report(
+        views.result("MM-STORE-001", Status.PASSED, "2 checks"),
+        notes=("the run reached --max-time",),
     )
     text = junit_xml(noted)
     junit_schema.validate(text)
@@ -168,7 +138,9 @@ def test_the_run_notes_go_to_the_suite_output(junit_schema: xmlschema.XMLSchema)
 
 
 def test_reports_without_links_render_as_before() -> None:
-    plain = _report(_result("MM-STORE-002", Status.FAILED, "expected ['a', 'b'], got ['b']"))
+    plain = views.report(
+        views.result("MM-STORE-002", Status.FAILED, "expected ['a', 'b'], got ['b']")
+    )
     assert plain.spec_url is None
     assert "| `MM-STORE-002` |" in markdown(plain)
     assert "<a " not in badge_svg(plain)
