@@ -11,6 +11,9 @@ PACKAGES := spec reference conformance
 LINTED := $(PACKAGES) tests benchmarks docs/hooks examples tools
 MUTATION_STAMP := $(VENV)/.memspec-mutation-installed
 MUTATION_ARGS ?=
+# setuptools installs the package-dir mapping in editable mode through an import hook and says
+# so in a nine-line notice on every install; that notice, and only it, is silenced.
+QUIET_EDITABLE := ignore:Editable installation:UserWarning
 
 .PHONY: certify test setup tree lint typecheck schemas pytest docs serve docs-deploy bench mutation clean
 
@@ -19,7 +22,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,openai,docs,dev]'
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(BIN)/python -m pip install --quiet -e '.[redis,openai,docs,dev]'
 	@touch $(STAMP)
 
 certify: $(STAMP)

@@ -75,6 +75,15 @@ def test_the_build_prints_no_setuptools_warning(distribution: Distribution) -> N
     assert WARNING_CLASS.findall(distribution.log) == []
 
 
+def test_the_install_instructions_name_the_wheel_the_build_makes(
+    distribution: Distribution,
+) -> None:
+    for page in (ROOT / "README.md", ROOT / "docs" / "index.md"):
+        text = page.read_text("utf-8")
+        assert "python -m build" in text and f"dist/{distribution.wheel.name}[redis]" in text
+        assert "pip install ./memspec " in text, f"{page.name}: install from a clone"
+
+
 def test_twine_accepts_the_distribution(distribution: Distribution) -> None:
     run = subprocess.run(
         [
