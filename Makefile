@@ -11,15 +11,18 @@ PACKAGES := spec reference conformance
 LINTED := $(PACKAGES) tests benchmarks docs/hooks examples tools
 MUTATION_STAMP := $(VENV)/.memspec-mutation-installed
 MUTATION_ARGS ?=
+# setuptools installs the package-dir mapping in editable mode through an import hook and says
+# so in a nine-line notice on every install; that notice, and only it, is silenced.
+QUIET_EDITABLE := ignore:Editable installation:UserWarning
 
-.PHONY: certify test setup tree lint typecheck schemas pytest docs bench mutation clean
+.PHONY: certify test setup tree lint typecheck schemas pytest docs serve docs-deploy bench mutation clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,openai,docs,dev]'
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(BIN)/python -m pip install --quiet -e '.[redis,openai,docs,dev]'
 	@touch $(STAMP)
 
 certify: $(STAMP)
@@ -32,18 +35,26 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(wildcard $(LINTED))
 
 # mypy and mkdocstrings cannot follow setuptools' package-dir mapping through an editable
-# install, so they read a tree of links laid out the way the package is imported.
+# install, so they read a tree of links laid out the way the package is imported
+# (docs/hooks/tree.py; the docs build lays it itself).
 tree: $(STAMP)
-	@rm -rf build/memspec-tree && mkdir -p build/memspec-tree/memspec
-	@cp -rs $(CURDIR)/spec/. build/memspec-tree/memspec/
-	@cp -rs $(CURDIR)/reference build/memspec-tree/memspec/reference
-	@cp -rs $(CURDIR)/conformance build/memspec-tree/memspec/conformance
+	@$(BIN)/python docs/hooks/tree.py -q
 
 typecheck: tree
 	cd build/memspec-tree && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p memspec
 
-docs: tree
+# NO_MKDOCS_2_WARNING: Material prints an end-of-life banner on every mkdocs run without it.
+docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# The hosted site: this checkout's spec version deployed with mike to the gh-pages branch,
+# beside the versions deployed before, as `latest`. DOCS_DEPLOY_ARGS="--push" publishes it.
+DOCS_DEPLOY_ARGS ?=
+docs-deploy: $(STAMP)
+	$(BIN)/python tools/deploy_docs.py $(DOCS_DEPLOY_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/python -m memspec.schemas --check

@@ -29,6 +29,7 @@ from memspec.conformance.isolation import DEFAULT_MAX_MEMORY, WorkerFailed, call
 from memspec.conformance.report import (
     badge_svg,
     first_reproduction,
+    junit_xml,
     markdown,
     notes,
     summary,
@@ -36,9 +37,17 @@ from memspec.conformance.report import (
 )
 from memspec.conformance.runner import Progress, certify
 from memspec.conformance.target import Target, TargetError, resolve_target
-from memspec.report import CertificationReport
+from memspec.report import DEFAULT_DOCS_URL, DOCS_URL_ENV, CertificationReport, docs_base_url
 
-__all__ = ["main", "mebibytes", "positive_seconds", "reproduction_dir", "write_reproductions"]
+__all__ = [
+    "build_parser",
+    "docs_url",
+    "main",
+    "mebibytes",
+    "positive_seconds",
+    "reproduction_dir",
+    "write_reproductions",
+]
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_USAGE = 0, 1, 2
 
@@ -65,7 +74,17 @@ def mebibytes(text: str) -> int:
     return max(1, int(_positive(text, "MiB") * MIB))
 
 
-def _parser() -> argparse.ArgumentParser:
+def docs_url(text: str) -> str:
+    """An option's value as the documentation site's address; argparse names the option
+    when it is not an http(s) or file URL."""
+    try:
+        return docs_base_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("docs_url ", "", 1)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``memspec`` command line; the documentation's options table is generated from it."""
     parser = argparse.ArgumentParser(
         prog="memspec",
         description="Certify conversation memory managers against the memspec contract.",
@@ -146,7 +165,27 @@ def _parser() -> argparse.ArgumentParser:
         help="write the JSON report, and every failure's reproduction to FILE.repro/ID.py",
     )
     run.add_argument("--markdown", type=Path, metavar="FILE.md", help="write a Markdown report")
-    run.add_argument("--badge", type=Path, metavar="FILE.svg", help="write an SVG badge")
+    run.add_argument(
+        "--badge",
+        type=Path,
+        metavar="FILE.svg",
+        help="write an SVG badge, linked to the specification it was judged against",
+    )
+    run.add_argument(
+        "--junit-xml",
+        type=Path,
+        metavar="FILE.xml",
+        help="write JUnit XML for CI: one test case per requirement; a failed MUST is a "
+        "failure with its reproduction, a blocked or skipped requirement is skipped with why",
+    )
+    run.add_argument(
+        "--docs-url",
+        type=docs_url,
+        default=None,
+        metavar="URL",
+        help=f"the documentation site every report links requirements to (default: "
+        f"${DOCS_URL_ENV}, else {DEFAULT_DOCS_URL})",
+    )
     run.add_argument(
         "-q", "--quiet", action="store_true", help="no progress or table, only the verdict"
     )
@@ -241,6 +280,11 @@ def _certify(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
+        docs_base_url(args.docs_url)
+    except ValueError as exc:
+        print(f"memspec: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         target = _resolve_safely(args.target)
         progress = None if args.quiet else _ProgressPrinter(sys.stderr)
         if progress:
@@ -256,6 +300,7 @@ def _certify(args: argparse.Namespace) -> int:
             progress=progress,
             max_time=args.max_time,
             max_memory=args.max_memory,
+            docs_url=args.docs_url,
         )
     except TargetError as exc:
         sys.stderr.flush()
@@ -274,6 +319,8 @@ def _certify(args: argparse.Namespace) -> int:
         args.markdown.write_text(markdown(report), "utf-8")
     if args.badge:
         args.badge.write_text(badge_svg(report), "utf-8")
+    if args.junit_xml:
+        args.junit_xml.write_text(junit_xml(report), "utf-8")
     if not args.quiet:
         _show_reproductions(report, written)
     print(summary(report))
@@ -295,7 +342,7 @@ def _requirements(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "certify":
         return _certify(args)
     return _requirements(args)

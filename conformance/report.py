@@ -1,14 +1,17 @@
 """Rendering a certification report: the terminal table, Markdown, and an SVG badge.
 
-All three are derived from one :class:`~memspec.report.CertificationReport`, the same object
-that is written as JSON, so they never disagree. ``memspec certify`` and the pytest plugin
-print the same :func:`table`, :func:`notes` and :func:`summary`.
+All of them, and the JUnit XML for CI systems, are derived from one
+:class:`~memspec.report.CertificationReport`, the same object that is written as JSON, so they
+never disagree. ``memspec certify`` and the pytest plugin print the same :func:`table`,
+:func:`notes` and :func:`summary`.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from html import escape
 
@@ -19,6 +22,7 @@ __all__ = [
     "badge_svg",
     "details",
     "first_reproduction",
+    "junit_xml",
     "markdown",
     "notes",
     "output_excerpt",
@@ -167,15 +171,23 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _linked_id(result: RequirementResult) -> str:
+    """The requirement's ID in code style, linked to its hosted text when the report has it."""
+    return f"[`{result.id}`]({result.url})" if result.url else f"`{result.id}`"
+
+
 def markdown(report: CertificationReport) -> str:
     """The report as a Markdown document: the table, then every failure with its
-    reproduction and output, every warning, and what blocked each blocked requirement."""
+    reproduction and output, every warning, and what blocked each blocked requirement.
+    Requirement IDs and the spec version link to the hosted specification when the report
+    carries its links."""
     statements = {r.id: r.statement for r in catalogue().requirements}
+    spec = f"[{report.spec_version}]({report.spec_url})" if report.spec_url else report.spec_version
     out = [
         f"# memspec certification: `{report.target}`",
         "",
         f"**{verdict(report)}** on {', '.join(f'`{p.value}`' for p in report.profiles)} "
-        f"(spec {report.spec_version}, suite {report.suite_version}, depth {report.depth}, "
+        f"(spec {spec}, suite {report.suite_version}, depth {report.depth}, "
         f"seed {report.seed}, {report.started_at}, {report.duration_seconds:.1f} s, "
         f"Python {report.environment.python} on {report.environment.platform}).",
         "",
@@ -190,7 +202,7 @@ def markdown(report: CertificationReport) -> str:
     ]
     for result in report.requirements:
         out.append(
-            f"| `{result.id}` | {result.level.value} | {result.profile.value} | "
+            f"| {_linked_id(result)} | {result.level.value} | {result.profile.value} | "
             f"{status_word(result)} | {_cell(details(result))} |"
         )
     for title, results in (("Failures", report.failures), ("Warnings (SHOULD)", report.warnings)):
@@ -200,7 +212,7 @@ def markdown(report: CertificationReport) -> str:
         for result in results:
             out += [
                 "",
-                f"### `{result.id}` ({result.level.value})",
+                f"### {_linked_id(result)} ({result.level.value})",
                 "",
                 f"> {statements.get(result.id, '')}",
                 "",
@@ -221,26 +233,134 @@ def markdown(report: CertificationReport) -> str:
         ]
         for result in report.blocked:
             blockers = ", ".join(f"`{b}`" for b in result.blocked_by) or "a failed prerequisite"
-            out.append(f"- `{result.id}` ({result.level.value}): blocked by {blockers}")
+            out.append(f"- {_linked_id(result)} ({result.level.value}): blocked by {blockers}")
     return "\n".join(out) + "\n"
 
 
 def badge_svg(report: CertificationReport) -> str:
-    """A flat badge: 'memspec <spec version> | conformant' (green) or not (red)."""
+    """A flat badge: 'memspec <spec version> | conformant' (green) or not (red), linking to
+    the hosted specification it was judged against when the report carries that link."""
     label = f"memspec {report.spec_version}"
     text = f"{verdict(report)}: {'+'.join(p.value for p in report.profiles)}"
     color = "#2e7d32" if report.conformant else "#c62828"
     left, right = 7 * len(label) + 12, 7 * len(text) + 12
     total = left + right
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" '
-        f'aria-label="{escape(label)}: {escape(text)}">'
-        f"<title>{escape(label)}: {escape(text)}</title>"
+    body = (
         f'<rect width="{left}" height="20" fill="#555"/>'
         f'<rect x="{left}" width="{right}" height="20" fill="{color}"/>'
         f'<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" '
         f'font-size="11">'
         f'<text x="{left / 2}" y="14">{escape(label)}</text>'
         f'<text x="{left + right / 2}" y="14">{escape(text)}</text>'
-        f"</g></svg>\n"
+        f"</g>"
     )
+    if report.spec_url:
+        body = f'<a href="{escape(report.spec_url)}">{body}</a>'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" '
+        f'aria-label="{escape(label)}: {escape(text)}">'
+        f"<title>{escape(label)}: {escape(text)}</title>{body}</svg>\n"
+    )
+
+
+#: What XML 1.0 cannot carry (C0 controls but tab and newlines, lone surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` with every character XML cannot carry written as its Python escape."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _junit_text(result: RequirementResult, statement: str) -> str:
+    """A failure's body: the requirement, the witness, the reproduction, the target output."""
+    parts = [f"{result.id} ({result.level.value}): {statement}"]
+    if result.url:
+        parts.append(f"Specification: {result.url}")
+    parts.append(result.message)
+    if result.reproduction:
+        parts += ["Reproduce it with this program:", result.reproduction.rstrip()]
+    if result.output and result.output.strip():
+        parts += ["What the target logged or printed:", result.output.strip("\n")]
+    return _xml_safe("\n\n".join(parts) + "\n")
+
+
+def junit_xml(report: CertificationReport) -> str:
+    """The report as JUnit XML, the format CI systems show as test results.
+
+    One ``testcase`` per requirement (``classname`` ``memspec.<profile>``, ``name`` its ID). A
+    failed MUST is a ``failure`` whose message is the witness and whose text adds the
+    requirement, its link, the reproduction and the target's output. Blocked and skipped
+    requirements are ``skipped`` with the reason (a blocked MUST still makes the run not
+    conformant: its prerequisite's failure is in the same file). A failed SHOULD passes, as it
+    does in the pytest plugin, with the warning in ``system-out``. The suite's properties
+    record the verdict, spec version and link, seed and depth; the run's notes go to its
+    ``system-out``.
+    """
+    statements = {r.id: r.statement for r in catalogue().requirements}
+    failures = len(report.failures)
+    skipped = report.count(Status.SKIPPED) + report.count(Status.BLOCKED)
+    seconds = f"{report.duration_seconds:.3f}"
+    suites = ET.Element(
+        "testsuites",
+        name="memspec",
+        tests=str(len(report.requirements)),
+        failures=str(failures),
+        errors="0",
+        time=seconds,
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"memspec certify {report.target}",
+        tests=str(len(report.requirements)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=seconds,
+        timestamp=report.started_at,
+    )
+    properties = ET.SubElement(suite, "properties")
+    facts = {
+        "target": _xml_safe(report.target),
+        "conformant": str(report.conformant).lower(),
+        "profiles": ",".join(p.value for p in report.profiles),
+        "spec_version": report.spec_version,
+        "spec_url": report.spec_url or "",
+        "suite_version": report.suite_version,
+        "seed": str(report.seed),
+        "depth": report.depth,
+    }
+    for name, value in facts.items():
+        ET.SubElement(properties, "property", name=name, value=value)
+    for result in report.requirements:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"memspec.{result.profile.value}",
+            name=result.id,
+            time="0",
+        )
+        statement = statements.get(result.id, "")
+        if result.status is Status.FAILED and result.level is Level.MUST:
+            failure = ET.SubElement(
+                case,
+                "failure",
+                type="memspec.MUST",
+                message=_xml_safe((result.message.splitlines() or [""])[0]),
+            )
+            failure.text = _junit_text(result, statement)
+        elif result.status in (Status.SKIPPED, Status.BLOCKED):
+            ET.SubElement(case, "skipped", message=_xml_safe(details(result)))
+        elif result.status is Status.FAILED:
+            out = ET.SubElement(case, "system-out")
+            out.text = "warning (SHOULD, not a reason for non-conformance)\n\n" + _junit_text(
+                result, statement
+            )
+        elif result.url:
+            ET.SubElement(case, "system-out").text = f"{statement}\nSpecification: {result.url}\n"
+    if report.notes:
+        notes_text = "".join(f"note: {note}\n" for note in report.notes)
+        ET.SubElement(suite, "system-out").text = _xml_safe(notes_text)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -29,7 +29,13 @@ from memspec.conformance.isolation import (
 )
 from memspec.conformance.results import CheckOutcome, Failure
 from memspec.conformance.target import Target, TargetError, resolve_target
-from memspec.report import CertificationReport, Environment, RequirementResult, Status
+from memspec.report import (
+    CertificationReport,
+    Environment,
+    RequirementResult,
+    Status,
+    docs_base_url,
+)
 
 __all__ = ["Progress", "certify", "default_profiles", "inspect_target", "judge"]
 
@@ -231,6 +237,7 @@ def certify(
     checks: Sequence[Check] | None = None,
     max_time: float | None = None,
     max_memory: int = DEFAULT_MAX_MEMORY,
+    docs_url: str | None = None,
 ) -> CertificationReport:
     """Certify ``target`` (a :class:`Target` or ``"module:attr"``) and return the report.
 
@@ -240,8 +247,11 @@ def certify(
     address space, so nothing the target does can stop the run or fake its verdict.
     ``shrink=False`` skips minimising hypothesis failures: faster, but the reproduction
     snippet is the first failing sequence found rather than the shortest. Raises
-    :class:`TargetError` for a target that cannot be certified at all.
+    :class:`TargetError` for a target that cannot be certified at all. Every requirement of
+    the report links to its text on the documentation site at ``docs_url`` (default
+    ``$MEMSPEC_DOCS_URL`` or :data:`~memspec.report.DEFAULT_DOCS_URL`).
     """
+    docs_base_url(docs_url)  # a bad address fails before the run, not after it
     if isinstance(target, str):
         target = resolve_target(target)
     if depth not in DEPTHS:
@@ -307,4 +317,4 @@ def certify(
         ),
         requirements=results,
         notes=tuple(notes),
-    )
+    ).with_links(docs_url)

@@ -1,4 +1,10 @@
-"""One memory manager, one agent per conversation: each conversation keeps its own memory."""
+"""One memory manager, one agent per conversation: each conversation keeps its own memory.
+
+Needs an OpenAI-compatible endpoint (OPENAI_API_KEY, OPENAI_BASE_URL); offline, run it under
+the stub server that ships with memspec:
+
+    python -m memspec.reference.stub_llm python examples/multi_conversation.py
+"""
 
 import asyncio
 import os

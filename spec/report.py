@@ -6,22 +6,62 @@ The JSON report, the Markdown report and the badge are all derived from one
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlsplit
 
 from memspec.catalogue import ID_PATTERN, Level, Profile
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "DEFAULT_DOCS_URL",
+    "DOCS_URL_ENV",
     "REPORT_FORMAT",
     "CertificationReport",
     "Environment",
     "RequirementResult",
     "Status",
+    "docs_base_url",
+    "requirement_url",
+    "spec_page_url",
 ]
 
 #: Version of the report document's shape.
 REPORT_FORMAT = 1
+
+#: Where the documentation site is hosted: one folder per spec version (``1.2.0/``) beside
+#: ``latest/``, as ``mike`` deploys it. ``site_url`` in ``mkdocs.yml`` is the same address.
+DEFAULT_DOCS_URL = "https://memspec.github.io/memspec/"
+
+#: The environment variable that overrides :data:`DEFAULT_DOCS_URL` (a mirror, a fork).
+DOCS_URL_ENV = "MEMSPEC_DOCS_URL"
+
+
+def docs_base_url(base: str | None = None) -> str:
+    """The documentation site's address, ending in ``/``: ``base`` if given, else
+    ``$MEMSPEC_DOCS_URL``, else :data:`DEFAULT_DOCS_URL`.
+
+    Raises ``ValueError`` naming the source when it is not an ``http``, ``https`` or ``file``
+    URL, so a typo never ends up in every link of a report.
+    """
+    source, value = "docs_url", base
+    if value is None:
+        source, value = DOCS_URL_ENV, os.environ.get(DOCS_URL_ENV) or DEFAULT_DOCS_URL
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https", "file"} or not (parts.netloc or parts.path):
+        raise ValueError(f"{source} must be an http(s) or file URL, not {value!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+def spec_page_url(spec_version: str, base: str | None = None) -> str:
+    """The hosted specification page of ``spec_version``."""
+    return f"{docs_base_url(base)}{spec_version}/spec/index.html"
+
+
+def requirement_url(requirement_id: str, spec_version: str, base: str | None = None) -> str:
+    """The anchor of one requirement in the hosted specification of ``spec_version``."""
+    return f"{spec_page_url(spec_version, base)}#{requirement_id}"
 
 
 class Status(StrEnum):
@@ -59,6 +99,11 @@ class RequirementResult(BaseModel):
         default=None,
         description="What the target logged or printed during the check that failed it.",
     )
+    url: str | None = Field(
+        default=None,
+        description="Where the requirement's text is: its anchor in the hosted specification "
+        "of the report's spec_version.",
+    )
 
 
 class Environment(BaseModel):
@@ -93,6 +138,24 @@ class CertificationReport(BaseModel):
         default=(), description="What happened to the run itself, e.g. it reached --max-time."
     )
     requirements: tuple[RequirementResult, ...] = Field(description="One verdict per requirement.")
+    spec_url: str | None = Field(
+        default=None,
+        description="The hosted specification of spec_version that the target was judged against.",
+    )
+
+    def with_links(self, docs_url: str | None = None) -> CertificationReport:
+        """This report with ``spec_url`` and every requirement's ``url`` set, on the site at
+        ``docs_url`` (default: :func:`docs_base_url`)."""
+        base = docs_base_url(docs_url)
+        return self.model_copy(
+            update={
+                "spec_url": spec_page_url(self.spec_version, base),
+                "requirements": tuple(
+                    r.model_copy(update={"url": requirement_url(r.id, self.spec_version, base)})
+                    for r in self.requirements
+                ),
+            }
+        )
 
     @property
     def warnings(self) -> tuple[RequirementResult, ...]:

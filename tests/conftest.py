@@ -15,6 +15,22 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What a fresh clone holds that the documentation build reads (no ``build/``, no ``site/``).
+DOCS_SOURCES = ("mkdocs.yml", "docs", "spec", "reference", "conformance", "examples", "tools")
+
+
+def fresh_copy(into: Path) -> Path:
+    """The documentation's sources as a fresh clone has them: no link tree laid, no site."""
+    into.mkdir(parents=True, exist_ok=True)
+    for name in DOCS_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, into / name)
+    return into
+
 
 @dataclass
 class RedisServer:

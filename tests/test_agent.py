@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +27,7 @@ from memspec.reference import (
     WorkingMemoryAgent,
 )
 from memspec.reference.redis import AsyncRedisWorkingMemoryManager, RedisWorkingMemoryManager
-from openai_server import base_url, serving
+from memspec.reference.stub_llm import answer, base_url, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +53,6 @@ class EchoLLM:
     async def chat(self, input: ILLMInput) -> Mapping[str, Any]:
         self.seen.append(input)
         await asyncio.sleep(self.pause)
-        from openai_server import answer
-
         return {"llm_response": answer(input.user_message)}
 
 
@@ -260,25 +260,68 @@ def test_openai_client_round_trip_over_http(openai_endpoint: Any) -> None:
         ),
     ],
 )
-def test_examples_run(
-    example: str,
-    environment: dict[str, str],
-    expected: str,
-    openai_endpoint: Any,
-    redis_server: RedisServer,
+def test_examples_run_as_examples_readme_says(
+    example: str, environment: dict[str, str], expected: str, redis_server: RedisServer
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "REDIS"))}
     env.update({k: v for k, v in environment.items() if k.isupper()})
-    if "openai" in environment:
-        env.update(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=base_url(openai_endpoint))
+    command = [sys.executable, f"examples/{example}"]
+    if "openai" in environment:  # the documented command: the stub server runs the example
+        command = [sys.executable, "-m", "memspec.reference.stub_llm", *command]
+        readme = (ROOT / "examples" / "README.md").read_text("utf-8")
+        assert f"`python -m memspec.reference.stub_llm python examples/{example}`" in readme
     if "redis" in environment:
         env["REDIS_URL"] = redis_server.url
     run = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / example)],
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert expected in run.stdout
+
+
+def test_agent_example_says_so_when_the_llm_is_unreachable() -> None:
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI")}
+    env.update(OPENAI_API_KEY="k", OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "agent_with_memory.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr, run.stderr
+    assert "error: the LLM call failed" in run.stdout
+    assert "No working memory was stored" in run.stdout
+
+
+def test_dev_prod_switch_never_guesses_a_redis_server() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT", "REDIS_URL")}
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "dev_prod_switch.py")],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
     )
-    assert expected in run.stdout
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "set ENVIRONMENT=development" in run.stderr and "REDIS_URL" in run.stderr
+
+
+def test_the_stub_server_prints_where_it_serves_and_passes_on_the_exit_status() -> None:
+    probe = "import os, sys; print(os.environ['OPENAI_BASE_URL']); sys.exit(3)"
+    run = subprocess.run(
+        [sys.executable, "-m", "memspec.reference.stub_llm", sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 3
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\n", run.stdout)
+    with pytest.raises(ValueError, match="port must be between"), serving(70000):
+        pass

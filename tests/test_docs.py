@@ -3,27 +3,42 @@ site works from a static file server in a real browser."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
+import html
 import http.server
 import io
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
-from openai_server import base_url, serving
+from conftest import RedisServer, fresh_copy
+from memspec.reference.stub_llm import base_url, serving
+from memspec.report import DEFAULT_DOCS_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"\n', re.MULTILINE)
 PAGES = sorted(p for p in DOCS.rglob("*.md"))
+
+
+def included(body: str) -> str:
+    """A block's text with its ``--8<-- "file"`` lines replaced by the files, as the docs
+    build (pymdownx.snippets) does."""
+    return SNIPPET.sub(lambda m: (ROOT / m.group(1)).read_text("utf-8"), body)
 
 
 def blocks(page: Path) -> list[tuple[str, str | None]]:
@@ -32,7 +47,7 @@ def blocks(page: Path) -> list[tuple[str, str | None]]:
     for match in FENCE.finditer(page.read_text("utf-8")):
         language, info, body = match.groups()
         if language == "python":
-            found.append((body, None))
+            found.append((included(body), None))
         elif language == "text" and 'title="Output"' in info:
             assert found and found[-1][1] is None, f"{page}: an Output block needs a Python block"
             found[-1] = (found[-1][0], body)
@@ -51,6 +66,7 @@ def test_every_python_block_runs_and_prints_what_is_shown(
 ) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))  # the guide's minimal_manager
     with serving() as llm:
         monkeypatch.setenv("OPENAI_API_KEY", "docs-test-key")
         monkeypatch.setenv("OPENAI_BASE_URL", base_url(llm))
@@ -66,26 +82,66 @@ def test_every_python_block_runs_and_prints_what_is_shown(
                 assert printed.getvalue() == shown, f"{page.name} block {number} prints otherwise"
 
 
+MKDOCS = str(Path(sys.executable).parent / "mkdocs")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built with ``mkdocs build --strict`` in a fresh copy, with no other step."""
+    source = fresh_copy(tmp_path_factory.mktemp("clone"))
     out = tmp_path_factory.mktemp("site")
-    tree = ROOT / "build" / "memspec-tree" / "memspec"
-    if not tree.exists():
-        subprocess.run(["make", "-s", "tree"], cwd=ROOT, check=True)
     subprocess.run(
-        [
-            str(Path(os.sys.executable).parent / "mkdocs"),
-            "build",
-            "--strict",
-            "--quiet",
-            "--site-dir",
-            str(out),
-        ],
-        cwd=ROOT,
+        [MKDOCS, "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=source,
         check=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     return out
+
+
+def test_mkdocs_serve_works_in_a_fresh_clone(tmp_path: Path) -> None:
+    source = fresh_copy(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("w") as written:
+        server = subprocess.Popen(
+            [MKDOCS, "serve", "--strict", "--dev-addr", f"127.0.0.1:{port}"],
+            cwd=source,
+            stdout=subprocess.DEVNULL,
+            stderr=written,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+    try:
+        page = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                # mkdocs serve puts the site under site_url's path, as it will be hosted.
+                url = f"http://127.0.0.1:{port}{urllib.parse.urlsplit(DEFAULT_DOCS_URL).path}"
+                with urllib.request.urlopen(f"{url}api.html", timeout=2) as r:
+                    page = r.read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert server.poll() is None, log.read_text("utf-8")
+        assert "as_memory_input" in page, log.read_text("utf-8")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_guide_lists_every_option_of_the_command(site: Path) -> None:
+    from memspec.conformance.cli import build_parser
+
+    guide = (site / "certify.html").read_text("utf-8")
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    certify = commands.choices["certify"]
+    flags = [f for a in certify._actions for f in a.option_strings if f not in ("-h", "--help")]
+    assert len(flags) > 15
+    for flag in flags:
+        assert f"<code>{flag}" in guide, f"the guide's options table lacks {flag}"
 
 
 @pytest.fixture
@@ -145,6 +201,48 @@ def test_the_site_renders_in_a_browser(served: str, site: Path, tmp_path: Path) 
     assert 'id="MM-TTL-002"' in spec and "is never returned at any time at or after" in spec
     assert 'data-md-component="search-query"' in home
     assert (site / "search" / "search_index.json").exists()
+
+
+#: Opens pages in 1280 px wide frames and lists their code blocks whose lines run off the side
+#: (a horizontal scroll bar: the reader sees them cut).
+OVERFLOW_PROBE = """<!doctype html>
+<html><body style="margin:0">
+<iframe id="home" src="index.html" style="width:1280px;height:900px;border:0"></iframe>
+<iframe id="guide" src="certify.html" style="width:1280px;height:900px;border:0"></iframe>
+<pre id="result">pending</pre>
+<script>
+window.addEventListener("load", () => {
+  const result = {};
+  for (const id of ["home", "guide"]) {
+    const frame = document.getElementById(id);
+    const doc = frame.contentDocument;
+    const blocks = Array.from(doc.querySelectorAll(".md-content pre > code"));
+    result[id] = {
+      blocks: blocks.length,
+      width: frame.contentWindow.innerWidth,
+      overflowing: blocks
+        .filter((code) => code.scrollWidth > code.clientWidth + 1)
+        .map((code) => code.textContent.split("\\n").sort((a, b) => b.length - a.length)[0]),
+    };
+  }
+  document.getElementById("result").textContent = JSON.stringify(result);
+});
+</script>
+</body></html>
+"""
+
+
+def test_no_code_block_overflows_at_1280_px(served: str, site: Path, tmp_path: Path) -> None:
+    browser = _browser()
+    (site / "overflow-probe.html").write_text(OVERFLOW_PROBE, "utf-8")
+    dom = _dom(browser, f"{served}/overflow-probe.html", tmp_path / "profile")
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert found is not None and found.group(1) != "pending", dom[-2000:]
+    measured = json.loads(html.unescape(found.group(1)))
+    for page in ("home", "guide"):
+        assert measured[page]["width"] == 1280
+        assert measured[page]["blocks"] >= 3, f"{page}: no code blocks measured"
+        assert measured[page]["overflowing"] == [], f"{page}: lines cut at 1280 px"
 
 
 def _normalised(text: str) -> str:
