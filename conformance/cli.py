@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"${DOCS_URL_ENV}, else {DEFAULT_DOCS_URL})",
     )
     run.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on a SHOULD warning too (a leaked thread, say), not only on a failed MUST",
+    )
+    run.add_argument(
         "-q", "--quiet", action="store_true", help="no progress or table, only the verdict"
     )
 
@@ -324,6 +329,11 @@ def _certify(args: argparse.Namespace) -> int:
     if not args.quiet:
         _show_reproductions(report, written)
     print(summary(report))
+    if args.strict and report.conformant and report.warnings:
+        count = len(report.warnings)
+        verb = "fails" if count == 1 else "fail"
+        print(f"memspec: --strict: {count} SHOULD warning{'s' * (count != 1)} {verb} the run")
+        return EXIT_NOT_CONFORMANT
     return EXIT_CONFORMANT if report.conformant else EXIT_NOT_CONFORMANT
 
 

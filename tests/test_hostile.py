@@ -81,6 +81,14 @@ def test_a_leaked_thread_is_a_warning_and_the_run_ends(tmp_path: Path) -> None:
     assert code == 0, output
 
 
+def test_a_leaked_thread_fails_a_strict_run(tmp_path: Path) -> None:
+    code, output, _ = _certify(
+        "corpus.hostile:LeaksThread", tmp_path, "--profile", "core", "--strict"
+    )
+    assert code == 1, output
+    assert "--strict: 1 SHOULD warning fails the run" in output
+
+
 def test_runaway_memory_is_stopped_by_the_limit(tmp_path: Path) -> None:
     code, output, data = _certify(
         "corpus.hostile:EatsMemory", tmp_path, "--profile", "core", "--max-memory", "512"
