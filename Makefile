@@ -19,7 +19,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[redis,openai,docs,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[redis,postgres,openai,docs,dev]'
 	@touch $(STAMP)
 
 certify: $(STAMP)
