@@ -18,9 +18,9 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 
-__all__ = ["LoopbackProxy"]
+__all__ = ["LoopbackProxy", "proxy_outage"]
 
 _CHUNK = 1 << 16
 
@@ -183,6 +183,19 @@ class LoopbackProxy:
             threads = [t for t in self._threads if t is not current]
         for thread in threads:
             thread.join(5)
+
+
+def proxy_outage(manager: object) -> AbstractContextManager[None]:
+    """A ``memspec_outage`` hook for managers built to connect through a proxy of their own,
+    kept as their ``_memspec_proxy`` attribute (as the reference certification factories do):
+    the proxy's :meth:`~LoopbackProxy.outage`."""
+    proxy = getattr(manager, "_memspec_proxy", None)
+    if not isinstance(proxy, LoopbackProxy):
+        raise TypeError(
+            f"{manager!r} has no LoopbackProxy of its own: it was not built by a factory "
+            "that connects its managers through one"
+        )
+    return proxy.outage()
 
 
 def _close(sock: socket.socket) -> None:

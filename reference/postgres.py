@@ -31,7 +31,7 @@ import select
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
@@ -43,11 +43,11 @@ from memspec.models import (
     copy_metadata,
     require_data,
 )
-from memspec.reference.faults import LoopbackProxy
+from memspec.reference.faults import LoopbackProxy, proxy_outage
 from memspec.ttl import DEFAULT_TTL, validate_ttl
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from pydantic import TypeAdapter, ValidationError
 
 __all__ = [
@@ -134,6 +134,44 @@ def _stale(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool
     return bool(readable)
 
 
+def _tracked_sync(
+    base: type[psycopg.Connection[Any]], plan: _Plan
+) -> type[psycopg.Connection[Any]]:
+    """``base`` recording the outcome of each connection attempt in ``plan.connect_error``."""
+
+    class Tracked(base):  # type: ignore[valid-type,misc]
+        @classmethod
+        def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                conn = super().connect(*args, **kwargs)
+            except psycopg.Error as exc:
+                plan.connect_error = str(exc).strip()
+                raise
+            plan.connect_error = None
+            return conn
+
+    return Tracked
+
+
+def _tracked_async(
+    base: type[psycopg.AsyncConnection[Any]], plan: _Plan
+) -> type[psycopg.AsyncConnection[Any]]:
+    """The async twin of :func:`_tracked_sync`."""
+
+    class Tracked(base):  # type: ignore[valid-type,misc]
+        @classmethod
+        async def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                conn = await super().connect(*args, **kwargs)
+            except psycopg.Error as exc:
+                plan.connect_error = str(exc).strip()
+                raise
+            plan.connect_error = None
+            return conn
+
+    return Tracked
+
+
 class _Plan:
     """What the sync and async managers share: statements, parameters, decoding, errors."""
 
@@ -141,6 +179,9 @@ class _Plan:
         self.conninfo = conninfo
         self.schema = schema
         self.ttl = ttl
+        #: libpq's message for the pool's last failed connection attempt (None after a success):
+        #: a pool timeout names it, so that "no connection" says why.
+        self.connect_error: str | None = None
         self.stores = itertools.count(1)  # next() is atomic: threads may share it
         slot = sql.Identifier(schema, "memspec_slot")
         self.meta_table = sql.Identifier(schema, "memspec_meta").as_string()
@@ -295,9 +336,11 @@ class _Plan:
     # -- failures ---------------------------------------------------------------------------
 
     def failure(self, operation: str, exc: psycopg.Error) -> MemoryBackendError:
+        message = f"{type(exc).__name__}: {str(exc).strip()}"
+        if isinstance(exc, PoolTimeout) and self.connect_error:
+            message += f"; the last connection attempt failed: {self.connect_error}"
         return MemoryBackendError(
-            f"{operation} on {self.where} failed: {type(exc).__name__}: "
-            f"{_scrub(str(exc).strip(), self.conninfo)}"
+            f"{operation} on {self.where} failed: {_scrub(message, self.conninfo)}"
         )
 
     @contextmanager
@@ -345,9 +388,11 @@ class _PostgresManager:
             "min_size": min_size,
             "max_size": max_size,
             "timeout": timeout,
-            # Give up a failing reconnection after `timeout` and reconnect on demand: the pool
-            # recovers within seconds of the server coming back, whatever the outage's length.
-            "reconnect_timeout": timeout,
+            # Give up a failing reconnection after half of `timeout` and reconnect on demand
+            # (psycopg_pool's default backs off for minutes): when the server is back, the
+            # next operation gets a connection well within its `timeout`, whatever the
+            # outage's length.
+            "reconnect_timeout": timeout / 2,
             "kwargs": {
                 "autocommit": True,
                 "connect_timeout": max(1, round(connect_timeout)),
@@ -397,8 +442,12 @@ class PostgresMemoryManager(_PostgresManager):
     def __init__(self, conninfo: str = "", **options: Any) -> None:
         super().__init__(conninfo, **options)
         self._lock = threading.Lock()
+        arguments = self._pool_arguments
+        arguments["connection_class"] = _tracked_sync(
+            arguments.get("connection_class", psycopg.Connection), self._plan
+        )
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
-            open=True, **self._pool_arguments
+            open=True, **arguments
         )
 
     # -- the four operations -------------------------------------------------------------
@@ -511,8 +560,12 @@ class AsyncPostgresMemoryManager(_PostgresManager):
         super().__init__(conninfo, **options)
         self._lock = asyncio.Lock()
         self._opened = False
+        arguments = self._pool_arguments
+        arguments["connection_class"] = _tracked_async(
+            arguments.get("connection_class", psycopg.AsyncConnection), self._plan
+        )
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]] = (
-            AsyncConnectionPool(open=False, **self._pool_arguments)
+            AsyncConnectionPool(open=False, **arguments)
         )
 
     async def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
@@ -620,8 +673,8 @@ class AsyncPostgresMemoryManager(_PostgresManager):
 # -- certification ----------------------------------------------------------------------------
 
 #: Pool settings of the certification factories: short waits, so that each operation during
-#: an outage fails within about a second.
-_CERTIFY_POOL = {"min_size": 1, "max_size": 12, "timeout": 2.0, "connect_timeout": 2.0}
+#: an outage fails within a second.
+_CERTIFY_POOL = {"min_size": 1, "max_size": 12, "timeout": 1.0, "connect_timeout": 2.0}
 
 
 def _endpoint(conninfo: str) -> tuple[str, int]:
@@ -699,15 +752,7 @@ def _reopen(manager: _PostgresManager) -> Any:
     )
 
 
-def _outage(manager: _PostgresManager) -> AbstractContextManager[None]:
-    """While inside, the database is unreachable for ``manager`` (its proxy is cut)."""
-    proxy = getattr(manager, "_memspec_proxy", None)
-    if not isinstance(proxy, LoopbackProxy):
-        raise TypeError(f"{manager!r} was not built by an isolated_*postgres_manager factory")
-    return proxy.outage()
-
-
 isolated_postgres_manager.memspec_reopen = _reopen  # type: ignore[attr-defined]
-isolated_postgres_manager.memspec_outage = _outage  # type: ignore[attr-defined]
+isolated_postgres_manager.memspec_outage = proxy_outage  # type: ignore[attr-defined]
 isolated_async_postgres_manager.memspec_reopen = _reopen  # type: ignore[attr-defined]
-isolated_async_postgres_manager.memspec_outage = _outage  # type: ignore[attr-defined]
+isolated_async_postgres_manager.memspec_outage = proxy_outage  # type: ignore[attr-defined]

@@ -15,12 +15,13 @@ import pytest
 from memspec import IMemoryInput, IWorkingMemory, MemoryBackendError
 from memspec.conformance import certify
 from memspec.conformance.target import FakeClock, Target
+from memspec.models import StoredRecord
 from memspec.reference import (
     SQLiteMemoryManager,
     temporary_async_sqlite_manager,
     temporary_sqlite_manager,
 )
-from memspec.reference.sqlite import SCHEMA_VERSION
+from memspec.reference.sqlite import _PURGE_BATCH, _PURGE_EVERY, SCHEMA_VERSION
 
 
 def put(cid: str, *texts: str, **extra: object) -> IMemoryInput:
@@ -167,12 +168,13 @@ def test_rows_are_stored_records_with_metadata(tmp_path: Path) -> None:
 def test_purge_is_bounded_and_uses_the_expiry_index(tmp_path: Path) -> None:
     clock = FakeClock(0)
     with SQLiteMemoryManager(tmp_path / "memory.db", ttl=10, clock=clock) as manager:
-        for i in range(200):
+        for i in range(_PURGE_EVERY * 13):  # 208 slots, ending on a whole purge period
             manager.store(put(f"old{i}", "x"))
         clock.advance(10)
-        manager.store(put("new", "y"))
+        for i in range(_PURGE_EVERY):  # one period of stores: exactly one bounded purge
+            manager.store(put(f"new{i}", "y"))
         remaining = manager._db.execute("SELECT count(*) FROM memspec_slot").fetchone()[0]
-        assert remaining == 200 - 32 + 1
+        assert remaining == _PURGE_EVERY * 13 - _PURGE_BATCH + _PURGE_EVERY
         plan = " ".join(
             str(row)
             for row in manager._db.execute(
@@ -181,8 +183,31 @@ def test_purge_is_bounded_and_uses_the_expiry_index(tmp_path: Path) -> None:
             )
         )
         assert "memspec_slot_expiry" in plan
-        assert manager.clear_expired() == 200 - 32
-        assert len(manager) == 1
+        assert manager.clear_expired() == _PURGE_EVERY * 13 - _PURGE_BATCH
+        assert len(manager) == _PURGE_EVERY
+
+
+def test_store_is_one_statement_and_the_record_is_the_models(tmp_path: Path) -> None:
+    statements: list[str] = []
+    with SQLiteMemoryManager(tmp_path / "memory.db", ttl=None) as manager:
+        manager.store(put("warm-up", "x"))  # the first store of a period also purges
+        manager._db.set_trace_callback(statements.append)
+        request = put("c\x00é", "a", "b\u2028", metadata={"at": [1, 2.5, None]})
+        manager.store(request)
+        manager._db.set_trace_callback(None)
+        (record,) = manager._db.execute(
+            "SELECT record FROM memspec_slot WHERE conversation_id = ?", ("c\x00é",)
+        ).fetchone()
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO memspec_slot")
+    assert (
+        record
+        == StoredRecord(
+            conversation_id="c\x00é",
+            memory_type=request.memory_type,
+            data=request.data or [],
+            metadata={"at": [1, 2.5, None]},
+        ).model_dump_json()
+    )
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
