@@ -41,7 +41,8 @@ class LoopbackProxy:
             raise ValueError(f"target_port must be a TCP port (1-65535), not {target_port}")
         self.target = (target_host, target_port)
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
+        self._open: set[socket.socket] = set()  # both sockets of every connection
+        self._finished: set[socket.socket] = set()  # sockets whose peer half-closed
         self._threads: set[threading.Thread] = set()
         self._closed = False
         self._listener: socket.socket | None = None
@@ -78,6 +79,7 @@ class LoopbackProxy:
             listener, self._listener = self._listener, None
             doomed = list(self._open)
             self._open.clear()
+            self._finished.clear()
         if listener is not None:
             _close(listener)
         for sock in doomed:
@@ -168,12 +170,18 @@ class LoopbackProxy:
         try:
             while data := source.recv(_CHUNK):
                 sink.sendall(data)
-        except OSError:
+            # The source half-closed: pass it on; the other direction may still be talking.
+            sink.shutdown(socket.SHUT_WR)
+            with self._lock:
+                self._finished.add(source)
+                if sink not in self._finished:  # the other direction closes both
+                    return
+        except OSError:  # reset, or closed by cut(): the connection is over both ways
             pass
-        # One side finished or failed: the connection is over for both.
         with self._lock:
-            self._open.discard(source)
-            self._open.discard(sink)
+            for sock in (source, sink):
+                self._open.discard(sock)
+                self._finished.discard(sock)
         _close(source)
         _close(sink)
 

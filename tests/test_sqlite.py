@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from memspec import IMemoryInput, IWorkingMemory, MemoryBackendError
 from memspec.conformance import certify
+from memspec.conformance.checks import close_manager
+from memspec.conformance.driver import Driver
 from memspec.conformance.target import FakeClock, Target
 from memspec.models import StoredRecord
 from memspec.reference import (
@@ -236,3 +238,46 @@ def test_repr_names_the_file() -> None:
     directory = manager.path.parent
     manager.close()
     assert not directory.exists()
+
+
+OPERATIONS = ("store", "retrieve", "update", "delete")
+
+
+def request_for(operation: str) -> IMemoryInput:
+    return put("c", "during") if operation in ("store", "update") else put("c")
+
+
+@pytest.mark.requirement("MM-DUR-002")
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_every_operation_fails_during_an_outage_and_the_same_manager_recovers(
+    is_async: bool,
+) -> None:
+    factory = temporary_async_sqlite_manager if is_async else temporary_sqlite_manager
+    driver = Driver(factory(ttl=60))
+    second = Driver(factory.memspec_reopen(driver.manager))  # type: ignore[attr-defined]
+    try:
+        driver.store(put("c", "before"))
+        with factory.memspec_outage(driver.manager):  # type: ignore[attr-defined]
+            for operation in OPERATIONS:
+                with pytest.raises(MemoryBackendError, match=f"^{operation} on .*was moved"):
+                    driver.call(operation, request_for(operation))
+        assert [i.working_memory for i in driver.retrieve(put("c"))] == ["before"]
+        driver.update(put("c", "after"))
+        assert [i.working_memory for i in second.retrieve(put("c"))] == ["after"]
+    finally:
+        for each in (second, driver):
+            close_manager(each)
+            each.close()
+
+
+@pytest.mark.requirement("MM-DUR-002")
+def test_writes_to_a_deleted_or_replaced_file_fail_instead_of_vanishing(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    with SQLiteMemoryManager(path) as manager:
+        manager.store(put("c", "x"))
+        path.unlink()
+        with pytest.raises(MemoryBackendError, match="moved, removed or replaced"):
+            manager.store(put("c", "acknowledged, then lost?"))
+        SQLiteMemoryManager(path).close()  # a new, empty file at the same path
+        with pytest.raises(MemoryBackendError, match="moved, removed or replaced"):
+            manager.retrieve(put("c"))
