@@ -27,7 +27,6 @@ import asyncio
 import itertools
 import json
 import os
-import select
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -51,6 +50,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from pydantic import TypeAdapter, ValidationError
 
 __all__ = [
+    "HOLD_FOR",
     "PURGE_BATCH",
     "PURGE_EVERY",
     "SCHEMA_VERSION",
@@ -61,6 +61,10 @@ __all__ = [
     "redact",
 ]
 
+#: Operations a manager runs on the connection it holds between operations before it gives it
+#: back to the pool (which then applies its own policies, such as ``max_lifetime``).
+HOLD_FOR = 256
+
 #: Version of the tables this module creates; a schema holding a newer one is refused.
 SCHEMA_VERSION = 1
 
@@ -70,6 +74,7 @@ PURGE_EVERY = 16
 PURGE_BATCH = 64
 
 _ITEMS: TypeAdapter[list[IWorkingMemory]] = TypeAdapter(list[IWorkingMemory])
+_METADATA = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 Params = tuple[Any, ...]
 
@@ -120,18 +125,15 @@ def _check_positive(name: str, value: object) -> float:
 
 
 def _stale(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
-    """Whether an idle pooled connection is unusable: closed, or its socket already readable
-    (the server or the network hung up: an idle connection in autocommit mode receives
-    nothing else). One ``select`` with no wait, so a dead connection is replaced before it
-    fails an operation, which is how a manager recovers from an outage without being
-    rebuilt."""
-    if conn.closed or conn.broken:
-        return True
+    """Whether an idle pooled connection is unusable: closed, or hung up on by the server or
+    the network since its last use. One non-blocking read (libpq's ``PQconsumeInput``: the
+    socket is non-blocking) sees the hang-up, so a dead connection is replaced before it fails
+    an operation; that is how a manager recovers from an outage without being rebuilt."""
     try:
-        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
-    except (OSError, ValueError, psycopg.Error):
+        conn.pgconn.consume_input()
+    except psycopg.Error:
         return True
-    return bool(readable)
+    return conn.closed or conn.broken
 
 
 def _tracked_sync(
@@ -274,11 +276,8 @@ class _Plan:
 
     @staticmethod
     def items(items: list[IWorkingMemory]) -> str:
-        return json.dumps(
-            [{"working_memory": item.working_memory} for item in items],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        """The items as compact JSON; a lone surrogate raises ``ValueError`` here."""
+        return _ITEMS.dump_json(items).decode("utf-8")
 
     @staticmethod
     def metadata(metadata: Mapping[str, Any] | None) -> str | None:
@@ -287,7 +286,7 @@ class _Plan:
         copied = copy_metadata(metadata)
         if copied is None:
             return None
-        return json.dumps(copied, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _METADATA.encode(copied)
 
     def store_statement(self, request: IMemoryInput) -> tuple[str, Params]:
         """The upsert and its parameters; every PURGE_EVERY-th call, the purging one."""
@@ -449,6 +448,11 @@ class PostgresMemoryManager(_PostgresManager):
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
             open=True, **arguments
         )
+        self._held: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._held_lock = threading.Lock()
+        self._held_uses = 0
+        # Holding a connection needs a second one for the other threads.
+        self._holds = self._pool.max_size >= 2
 
     # -- the four operations -------------------------------------------------------------
 
@@ -488,6 +492,9 @@ class PostgresMemoryManager(_PostgresManager):
 
     def close(self) -> None:
         """Close the pool (after dropping the schema, if this manager made it temporary)."""
+        with self._held_lock:
+            if not self._pool.closed:
+                self._release_held()
         try:
             if self._owned_schema and not self._pool.closed:
                 with self._plan.failures("drop schema"), self._connection() as conn:
@@ -504,30 +511,75 @@ class PostgresMemoryManager(_PostgresManager):
 
     # -- internals ----------------------------------------------------------------------
 
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    def _checkout(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A pooled connection that is not stale; stale ones are closed and given back, and
+        the pool replaces them."""
         pool = self._pool
         conn = pool.getconn()
         for _ in range(pool.max_size):
             if not _stale(conn):
                 break
-            conn.close()  # the pool discards it and connects a replacement
+            conn.close()
             pool.putconn(conn)
             conn = pool.getconn()
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        conn = self._checkout()
         try:
             yield conn
         finally:
-            pool.putconn(conn)
+            self._pool.putconn(conn)
 
     def _execute(
         self, operation: str, statement: str, params: Params, *, fetch: bool = False
     ) -> Any:
-        with self._plan.failures(operation):
+        # What _connection and _plan.failures do, written out: this is every operation's path.
+        try:
             if not self._ready:
                 self._prepare()
-            with self._connection() as conn:
+            if self._holds and self._held_lock.acquire(blocking=False):
+                try:
+                    return self._on_held(statement, params, fetch)
+                finally:
+                    self._held_lock.release()
+            conn = self._checkout()  # another thread is on the held connection
+            try:
                 cursor = conn.execute(statement, params)
                 return cursor.fetchone() if fetch else None
+            finally:
+                self._pool.putconn(conn)
+        except psycopg.Error as exc:
+            raise self._plan.failure(operation, exc) from exc
+
+    def _on_held(self, statement: str, params: Params, fetch: bool) -> Any:
+        """Run a statement on the connection the manager holds between operations (called
+        with ``_held_lock``): a thread that finds it free skips the pool's bookkeeping, which
+        costs about as much as the rest of the manager. It is checked out like any other
+        (and replaced when stale), and given back after a failure and every ``HOLD_FOR``
+        operations, so that the pool still judges and recycles it."""
+        conn = self._held
+        if conn is None or _stale(conn):
+            self._release_held(close=True)
+            conn = self._held = self._checkout()
+        try:
+            cursor = conn.execute(statement, params)
+            row = cursor.fetchone() if fetch else None
+        except BaseException:
+            self._release_held()
+            raise
+        self._held_uses += 1
+        if self._held_uses >= HOLD_FOR:
+            self._release_held()
+        return row
+
+    def _release_held(self, *, close: bool = False) -> None:
+        conn, self._held, self._held_uses = self._held, None, 0
+        if conn is not None:
+            if close:
+                conn.close()
+            self._pool.putconn(conn)
 
     def _prepare(self) -> None:
         """Create the tables if missing and check their version, once per manager."""
@@ -567,6 +619,10 @@ class AsyncPostgresMemoryManager(_PostgresManager):
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]] = (
             AsyncConnectionPool(open=False, **arguments)
         )
+        self._held: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        self._held_busy = False  # one task at a time on it; the loop runs one task at a time
+        self._held_uses = 0
+        self._holds = self._pool.max_size >= 2
 
     async def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """See :meth:`PostgresMemoryManager.store`."""
@@ -606,6 +662,8 @@ class AsyncPostgresMemoryManager(_PostgresManager):
 
     async def aclose(self) -> None:
         """Close the pool (after dropping the schema, if this manager made it temporary)."""
+        if not self._held_busy and not self._pool.closed:
+            await self._release_held()
         try:
             if self._owned_schema and self._opened and not self._pool.closed:
                 with self._plan.failures("drop schema"):
@@ -624,8 +682,8 @@ class AsyncPostgresMemoryManager(_PostgresManager):
                     await self._pool.open()
                     self._opened = True
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[Any, ...]]]:
+    async def _checkout(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        """See :meth:`PostgresMemoryManager._checkout`."""
         pool = self._pool
         conn = await pool.getconn()
         for _ in range(pool.max_size):
@@ -634,20 +692,60 @@ class AsyncPostgresMemoryManager(_PostgresManager):
             await conn.close()
             await pool.putconn(conn)
             conn = await pool.getconn()
+        return conn
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[Any, ...]]]:
+        conn = await self._checkout()
         try:
             yield conn
         finally:
-            await pool.putconn(conn)
+            await self._pool.putconn(conn)
 
     async def _execute(
         self, operation: str, statement: str, params: Params, *, fetch: bool = False
     ) -> Any:
-        with self._plan.failures(operation):
+        try:
             if not self._ready:
                 await self._prepare()
-            async with self._connection() as conn:
+            if self._holds and not self._held_busy:
+                self._held_busy = True
+                try:
+                    return await self._on_held(statement, params, fetch)
+                finally:
+                    self._held_busy = False
+            conn = await self._checkout()  # another task is on the held connection
+            try:
                 cursor = await conn.execute(statement, params)
                 return await cursor.fetchone() if fetch else None
+            finally:
+                await self._pool.putconn(conn)
+        except psycopg.Error as exc:
+            raise self._plan.failure(operation, exc) from exc
+
+    async def _on_held(self, statement: str, params: Params, fetch: bool) -> Any:
+        """See :meth:`PostgresMemoryManager._on_held`."""
+        conn = self._held
+        if conn is None or _stale(conn):
+            await self._release_held(close=True)
+            conn = self._held = await self._checkout()
+        try:
+            cursor = await conn.execute(statement, params)
+            row = await cursor.fetchone() if fetch else None
+        except BaseException:
+            await self._release_held()
+            raise
+        self._held_uses += 1
+        if self._held_uses >= HOLD_FOR:
+            await self._release_held()
+        return row
+
+    async def _release_held(self, *, close: bool = False) -> None:
+        conn, self._held, self._held_uses = self._held, None, 0
+        if conn is not None:
+            if close:
+                await conn.close()
+            await self._pool.putconn(conn)
 
     async def _prepare(self) -> None:
         """See :meth:`PostgresMemoryManager._prepare`."""

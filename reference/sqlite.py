@@ -159,13 +159,17 @@ class SQLiteMemoryManager:
         self._db.execute("COMMIT")
 
     def _run(self, what: str, work: Callable[[], T]) -> T:
-        with self._lock, self._backend(what):
-            if self._file_identity() != self._identity:
-                raise MemoryBackendError(
-                    f"{what} on {self.path} failed: the database file was moved, removed or "
-                    "replaced since this manager opened it; nothing was read or written"
-                )
-            return work()
+        # What _backend does, written out: this is every operation's path.
+        with self._lock:
+            try:
+                if self._file_identity() != self._identity:
+                    raise MemoryBackendError(
+                        f"{what} on {self.path} failed: the database file was moved, removed "
+                        "or replaced since this manager opened it; nothing was read or written"
+                    )
+                return work()
+            except sqlite3.Error as exc:
+                raise MemoryBackendError(f"{what} on {self.path} failed: {exc}") from exc
 
     def _file_identity(self) -> tuple[int, int] | None:
         """The file's (device, inode), or ``None`` when there is no file at the path.
