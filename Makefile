@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/in_memory.py
 	$(BIN)/python benchmarks/sqlite_manager.py
 	$(BIN)/python benchmarks/redis_manager.py
+	$(BIN)/python benchmarks/postgres_manager.py
 
 # Mutation testing of reference/in_memory.py and tests/corpus/simple.py against the suite, with
 # cosmic-ray, in copies under build/mutation (the work tree is never written); not part of

@@ -144,13 +144,8 @@ def _tracked_sync(
     class Tracked(base):  # type: ignore[valid-type,misc]
         @classmethod
         def connect(cls, *args: Any, **kwargs: Any) -> Any:
-            try:
-                conn = super().connect(*args, **kwargs)
-            except psycopg.Error as exc:
-                plan.connect_error = str(exc).strip()
-                raise
-            plan.connect_error = None
-            return conn
+            with plan.connecting():
+                return super().connect(*args, **kwargs)
 
     return Tracked
 
@@ -163,13 +158,8 @@ def _tracked_async(
     class Tracked(base):  # type: ignore[valid-type,misc]
         @classmethod
         async def connect(cls, *args: Any, **kwargs: Any) -> Any:
-            try:
-                conn = await super().connect(*args, **kwargs)
-            except psycopg.Error as exc:
-                plan.connect_error = str(exc).strip()
-                raise
-            plan.connect_error = None
-            return conn
+            with plan.connecting():
+                return await super().connect(*args, **kwargs)
 
     return Tracked
 
@@ -333,6 +323,16 @@ class _Plan:
         )
 
     # -- failures ---------------------------------------------------------------------------
+
+    @contextmanager
+    def connecting(self) -> Iterator[None]:
+        """Record the outcome of one connection attempt in :attr:`connect_error`."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            self.connect_error = str(exc).strip()
+            raise
+        self.connect_error = None
 
     def failure(self, operation: str, exc: psycopg.Error) -> MemoryBackendError:
         message = f"{type(exc).__name__}: {str(exc).strip()}"
