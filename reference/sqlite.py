@@ -52,8 +52,8 @@ SCHEMA_VERSION = 1
 #: One store in _PURGE_EVERY also deletes up to _PURGE_BATCH expired rows, in a transaction of
 #: its own: the backlog shrinks faster than writes add to it, and the other stores are a single
 #: upsert.
-_PURGE_EVERY = 16
-_PURGE_BATCH = 64
+_PURGE_EVERY = 64
+_PURGE_BATCH = 256
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS memspec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -170,13 +170,13 @@ def test_rows_are_stored_records_with_metadata(tmp_path: Path) -> None:
 def test_purge_is_bounded_and_uses_the_expiry_index(tmp_path: Path) -> None:
     clock = FakeClock(0)
     with SQLiteMemoryManager(tmp_path / "memory.db", ttl=10, clock=clock) as manager:
-        for i in range(_PURGE_EVERY * 13):  # 208 slots, ending on a whole purge period
+        for i in range(_PURGE_EVERY * 5):  # ending on a whole purge period
             manager.store(put(f"old{i}", "x"))
         clock.advance(10)
         for i in range(_PURGE_EVERY):  # one period of stores: exactly one bounded purge
             manager.store(put(f"new{i}", "y"))
         remaining = manager._db.execute("SELECT count(*) FROM memspec_slot").fetchone()[0]
-        assert remaining == _PURGE_EVERY * 13 - _PURGE_BATCH + _PURGE_EVERY
+        assert remaining == _PURGE_EVERY * 5 - _PURGE_BATCH + _PURGE_EVERY
         plan = " ".join(
             str(row)
             for row in manager._db.execute(
@@ -185,7 +185,7 @@ def test_purge_is_bounded_and_uses_the_expiry_index(tmp_path: Path) -> None:
             )
         )
         assert "memspec_slot_expiry" in plan
-        assert manager.clear_expired() == _PURGE_EVERY * 13 - _PURGE_BATCH
+        assert manager.clear_expired() == _PURGE_EVERY * 5 - _PURGE_BATCH
         assert len(manager) == _PURGE_EVERY
 
 
