@@ -709,9 +709,22 @@ class AsyncPostgresMemoryManager(_PostgresManager):
             if not self._ready:
                 await self._prepare()
             if self._holds and not self._held_busy:
-                self._held_busy = True
+                self._held_busy = True  # as in PostgresMemoryManager._on_held, inlined
                 try:
-                    return await self._on_held(statement, params, fetch)
+                    conn = self._held
+                    if conn is None or _stale(conn):
+                        await self._release_held(close=True)
+                        conn = self._held = await self._checkout()
+                    try:
+                        cursor = await conn.execute(statement, params)
+                        row = await cursor.fetchone() if fetch else None
+                    except BaseException:
+                        await self._release_held()
+                        raise
+                    self._held_uses += 1
+                    if self._held_uses >= HOLD_FOR:
+                        await self._release_held()
+                    return row
                 finally:
                     self._held_busy = False
             conn = await self._checkout()  # another task is on the held connection
@@ -722,23 +735,6 @@ class AsyncPostgresMemoryManager(_PostgresManager):
                 await self._pool.putconn(conn)
         except psycopg.Error as exc:
             raise self._plan.failure(operation, exc) from exc
-
-    async def _on_held(self, statement: str, params: Params, fetch: bool) -> Any:
-        """See :meth:`PostgresMemoryManager._on_held`."""
-        conn = self._held
-        if conn is None or _stale(conn):
-            await self._release_held(close=True)
-            conn = self._held = await self._checkout()
-        try:
-            cursor = await conn.execute(statement, params)
-            row = await cursor.fetchone() if fetch else None
-        except BaseException:
-            await self._release_held()
-            raise
-        self._held_uses += 1
-        if self._held_uses >= HOLD_FOR:
-            await self._release_held()
-        return row
 
     async def _release_held(self, *, close: bool = False) -> None:
         conn, self._held, self._held_uses = self._held, None, 0
