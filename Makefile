@@ -22,7 +22,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(BIN)/python -m pip install --quiet -e '.[redis,openai,docs,dev]'
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(BIN)/python -m pip install --quiet -e '.[redis,postgres,openai,docs,dev]'
 	@touch $(STAMP)
 
 certify: $(STAMP)
@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/in_memory.py
 	$(BIN)/python benchmarks/sqlite_manager.py
 	$(BIN)/python benchmarks/redis_manager.py
+	$(BIN)/python benchmarks/postgres_manager.py
 
 # Mutation testing of reference/in_memory.py and tests/corpus/simple.py against the suite, with
 # cosmic-ray, in copies under build/mutation (the work tree is never written); not part of

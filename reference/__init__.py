@@ -32,7 +32,9 @@ from memspec.reference.sqlite import (
 
 #: Names imported on first use, because they need an optional extra: name -> (module, extra).
 _LAZY = {
+    "AsyncPostgresMemoryManager": ("memspec.reference.postgres", "postgres"),
     "AsyncRedisWorkingMemoryManager": ("memspec.reference.redis", "redis"),
+    "PostgresMemoryManager": ("memspec.reference.postgres", "postgres"),
     "RedisWorkingMemoryManager": ("memspec.reference.redis", "redis"),
     "OpenAIClient": ("memspec.reference.llm", "openai"),
 }
@@ -40,6 +42,7 @@ _LAZY = {
 __all__ = [
     "ILLM",
     "AsyncInMemoryManager",
+    "AsyncPostgresMemoryManager",
     "AsyncRedisWorkingMemoryManager",
     "AsyncSQLiteMemoryManager",
     "IAgentInput",
@@ -48,6 +51,7 @@ __all__ = [
     "InMemoryManager",
     "MemoryStats",
     "OpenAIClient",
+    "PostgresMemoryManager",
     "RedisWorkingMemoryManager",
     "SQLiteMemoryManager",
     "StorageView",

@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -35,6 +35,7 @@ from memspec.models import (
     copy_metadata,
     require_data,
 )
+from memspec.reference.faults import LoopbackProxy, proxy_outage
 from memspec.ttl import DEFAULT_TTL, validate_ttl
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -359,36 +360,94 @@ def isolated_redis_manager(
 
     ``memspec certify memspec.reference.redis:isolated_redis_manager`` certifies against
     ``$REDIS_URL``; its ``memspec_reopen`` opens a second manager on the same namespace.
+    The manager reaches the server through a :class:`~memspec.reference.faults.LoopbackProxy`
+    of its own, which ``memspec_outage`` cuts.
     """
-    manager = RedisWorkingMemoryManager(
-        storage_url, ttl=ttl, namespace=f"memspec-certify-{uuid.uuid4().hex}"
-    )
-    manager._owned_namespace = True
-    return manager
+    return _proxied(_IsolatedRedisManager, storage_url, ttl, f"memspec-certify-{uuid.uuid4().hex}")
 
 
 def isolated_async_redis_manager(
     ttl: float | None = DEFAULT_TTL, storage_url: str | None = None
 ) -> AsyncRedisWorkingMemoryManager:
     """The async twin of :func:`isolated_redis_manager`."""
-    manager = AsyncRedisWorkingMemoryManager(
-        storage_url, ttl=ttl, namespace=f"memspec-certify-{uuid.uuid4().hex}"
+    return _proxied(
+        _IsolatedAsyncRedisManager, storage_url, ttl, f"memspec-certify-{uuid.uuid4().hex}"
     )
-    manager._owned_namespace = True
+
+
+class _IsolatedRedisManager(RedisWorkingMemoryManager):
+    """A manager connected through a proxy of its own (its outage switch), closed with it."""
+
+    _memspec_proxy: LoopbackProxy
+    _memspec_url: str  # the server's own URL, for a second manager
+
+    def __repr__(self) -> str:
+        return self._codec.repr(RedisWorkingMemoryManager)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._memspec_proxy.close()
+
+
+class _IsolatedAsyncRedisManager(AsyncRedisWorkingMemoryManager):
+    """The async twin of :class:`_IsolatedRedisManager`."""
+
+    _memspec_proxy: LoopbackProxy
+    _memspec_url: str
+
+    def __repr__(self) -> str:
+        return self._codec.repr(AsyncRedisWorkingMemoryManager)
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            self._memspec_proxy.close()
+
+
+_Isolated = TypeVar("_Isolated", _IsolatedRedisManager, _IsolatedAsyncRedisManager)
+
+
+def _proxied(
+    cls: type[_Isolated],
+    storage_url: str | None,
+    ttl: float | None,
+    namespace: str,
+    owned: bool = True,
+) -> _Isolated:
+    """A ``cls`` manager on ``namespace`` whose connections go through a new proxy."""
+    url = _resolve_url(storage_url)
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(
+            "the isolated managers connect through a loopback TCP proxy: storage_url must be a "
+            f"redis:// or rediss:// URL with a host, not {redact(url)!r}"
+        )
+    proxy = LoopbackProxy(parts.hostname, parts.port or 6379)
+    user = parts.netloc.rpartition("@")[0]
+    through = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{proxy.port}".lstrip("@")))
+    try:
+        manager = cls(through, ttl=ttl, namespace=namespace)
+    except BaseException:
+        proxy.close()
+        raise
+    manager._owned_namespace = owned
+    manager._memspec_proxy = proxy
+    manager._memspec_url = url
     return manager
 
 
-def _reopen(manager: RedisWorkingMemoryManager) -> RedisWorkingMemoryManager:
-    return RedisWorkingMemoryManager(
-        manager._codec.url, ttl=manager.ttl, namespace=manager.namespace
-    )
+def _reopen(manager: _IsolatedRedisManager) -> RedisWorkingMemoryManager:
+    return _proxied(type(manager), manager._memspec_url, manager.ttl, manager.namespace, False)
 
 
-def _reopen_async(manager: AsyncRedisWorkingMemoryManager) -> AsyncRedisWorkingMemoryManager:
-    return AsyncRedisWorkingMemoryManager(
-        manager._codec.url, ttl=manager.ttl, namespace=manager.namespace
-    )
+def _reopen_async(manager: _IsolatedAsyncRedisManager) -> AsyncRedisWorkingMemoryManager:
+    return _proxied(type(manager), manager._memspec_url, manager.ttl, manager.namespace, False)
 
 
 isolated_redis_manager.memspec_reopen = _reopen  # type: ignore[attr-defined]
+isolated_redis_manager.memspec_outage = proxy_outage  # type: ignore[attr-defined]
 isolated_async_redis_manager.memspec_reopen = _reopen_async  # type: ignore[attr-defined]
+isolated_async_redis_manager.memspec_outage = proxy_outage  # type: ignore[attr-defined]

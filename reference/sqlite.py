@@ -14,6 +14,7 @@ must mean the same thing after a restart, which a monotonic clock does not.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import sqlite3
@@ -32,6 +33,7 @@ from memspec.models import (
     StoredRecord,
     as_memory_input,
     copy_metadata,
+    dump_record,
     require_data,
 )
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
@@ -47,8 +49,11 @@ __all__ = [
 #: Version of the tables this module creates; a file with a newer one is refused.
 SCHEMA_VERSION = 1
 
-#: Expired rows deleted per write; the backlog shrinks faster than writes add to it.
-_PURGE_BATCH = 32
+#: One store in _PURGE_EVERY also deletes up to _PURGE_BATCH expired rows, in a transaction of
+#: its own: the backlog shrinks faster than writes add to it, and the other stores are a single
+#: upsert.
+_PURGE_EVERY = 64
+_PURGE_BATCH = 256
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS memspec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,16 +94,19 @@ class SQLiteMemoryManager:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self.path = Path(path)
+        self._absolute = os.path.abspath(self.path)  # stays right if the process changes dir
         # Wall-clock time by default (see the module docstring), not validate_clock's monotonic.
         self.clock: Clock = time.time if clock is None else validate_clock(clock)
         self._lock = threading.Lock()
         self._owned_directory: Path | None = None
+        self._stores = itertools.count()
         with self._backend("open"):
             self._db = sqlite3.connect(
                 self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
             try:
                 self._prepare(synchronous)
+                self._identity = self._file_identity()
             except BaseException:
                 self._db.close()
                 raise
@@ -151,8 +159,30 @@ class SQLiteMemoryManager:
         self._db.execute("COMMIT")
 
     def _run(self, what: str, work: Callable[[], T]) -> T:
-        with self._lock, self._backend(what):
-            return work()
+        # What _backend does, written out: this is every operation's path.
+        with self._lock:
+            try:
+                if self._file_identity() != self._identity:
+                    raise MemoryBackendError(
+                        f"{what} on {self.path} failed: the database file was moved, removed "
+                        "or replaced since this manager opened it; nothing was read or written"
+                    )
+                return work()
+            except sqlite3.Error as exc:
+                raise MemoryBackendError(f"{what} on {self.path} failed: {exc}") from exc
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """The file's (device, inode), or ``None`` when there is no file at the path.
+
+        Checked before every operation (one ``stat``): an open connection keeps using a file
+        that was moved or deleted, so without the check writes would be acknowledged and
+        lost. When the file is back, the same manager works again.
+        """
+        try:
+            found = os.stat(self._absolute)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
 
     # -- the four operations -------------------------------------------------------------
 
@@ -163,15 +193,16 @@ class SQLiteMemoryManager:
         row = self._row(request, items, copy_metadata(request.metadata) or {})
 
         def work() -> None:
+            # One statement in autocommit mode is one durable transaction of its own.
             now = self.clock()
-            with self._transaction():
+            if next(self._stores) % _PURGE_EVERY == 0:
                 self._purge(now, _PURGE_BATCH)
-                self._db.execute(
-                    "INSERT INTO memspec_slot (conversation_id, memory_type, record, expires_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id, memory_type) DO UPDATE "
-                    "SET record = excluded.record, expires_at = excluded.expires_at",
-                    (*row, self._expiry(now)),
-                )
+            self._db.execute(
+                "INSERT INTO memspec_slot (conversation_id, memory_type, record, expires_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id, memory_type) DO UPDATE "
+                "SET record = excluded.record, expires_at = excluded.expires_at",
+                (*row, self._expiry(now)),
+            )
 
         self._run("store", work)
         return self.key(request)
@@ -265,13 +296,8 @@ class SQLiteMemoryManager:
     def _row(
         request: IMemoryInput, items: list[IWorkingMemory], metadata: dict[str, Any]
     ) -> tuple[str, str, str]:
-        record = StoredRecord(
-            conversation_id=request.conversation_id,
-            memory_type=request.memory_type,
-            data=items,
-            metadata=metadata,
-        )
-        return request.conversation_id, request.memory_type.value, record.model_dump_json()
+        record = dump_record(request, items, metadata)
+        return request.conversation_id, request.memory_type._value_, record
 
     def _live(self, request: IMemoryInput, now: float | None = None) -> StoredRecord | None:
         when = self.clock() if now is None else now
@@ -382,5 +408,20 @@ def _reopen_async(manager: AsyncSQLiteMemoryManager) -> AsyncSQLiteMemoryManager
     return second
 
 
+@contextmanager
+def _outage(manager: SQLiteMemoryManager | AsyncSQLiteMemoryManager) -> Iterator[None]:
+    """While inside, the database file is moved aside, so that every operation of ``manager``
+    raises :class:`MemoryBackendError`; on exit it is put back and the manager works again."""
+    sync = manager.sync if isinstance(manager, AsyncSQLiteMemoryManager) else manager
+    aside = sync.path.with_name(f"{sync.path.name}.memspec-outage")
+    os.rename(sync.path, aside)
+    try:
+        yield
+    finally:
+        os.rename(aside, sync.path)
+
+
 temporary_sqlite_manager.memspec_reopen = _reopen  # type: ignore[attr-defined]
+temporary_sqlite_manager.memspec_outage = _outage  # type: ignore[attr-defined]
 temporary_async_sqlite_manager.memspec_reopen = _reopen_async  # type: ignore[attr-defined]
+temporary_async_sqlite_manager.memspec_outage = _outage  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "StoredRecord",
     "as_memory_input",
     "copy_metadata",
+    "dump_record",
     "require_data",
 ]
 
@@ -154,3 +156,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return copy.deepcopy(value)
+
+
+def dump_record(
+    request: IMemoryInput, items: list[IWorkingMemory], metadata: Mapping[str, Any]
+) -> str:
+    """The compact JSON of the :class:`StoredRecord` for a write of ``items`` and ``metadata``
+    to ``request``'s slot, without building the model: the input is validated already and this
+    is a write path. The same text as ``StoredRecord(...).model_dump_json()`` (a test checks
+    it); metadata that JSON cannot hold raises pydantic's ``PydanticSerializationError``.
+    """
+    record = {
+        "format": STORED_RECORD_FORMAT,
+        "conversation_id": request.conversation_id,
+        "memory_type": request.memory_type._value_,
+        "data": [{"working_memory": item.working_memory} for item in items],
+        "metadata": metadata,
+    }
+    return pydantic_core.to_json(record).decode("utf-8")

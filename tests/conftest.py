@@ -1,4 +1,4 @@
-"""Shared fixtures: a private redis-server on a free loopback port."""
+"""Shared fixtures: a private redis-server and a private PostgreSQL on free loopback ports."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from postgres_server import PostgresServer, find_bindir, start_postgres
 
 pytest_plugins = ["pytester"]
 
@@ -116,3 +117,17 @@ def redis_with_password(tmp_path: Path) -> Iterator[tuple[str, int]]:
     yield password, port
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL (initdb in a temporary directory, a free loopback port), stopped
+    at the end of the session; never a server that was already running."""
+    if find_bindir() is None:
+        reason = "no PostgreSQL server binaries (Debian package 'postgresql')"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; .ci/run installs them and CI must run these tests")
+        pytest.skip(reason)
+    server = start_postgres()
+    yield server
+    server.stop()

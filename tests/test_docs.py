@@ -62,9 +62,14 @@ def test_the_docs_have_runnable_examples() -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_every_python_block_runs_and_prints_what_is_shown(
-    page: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+    page: Path,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server.url)
+    if "DATABASE_URL" in page.read_text("utf-8"):  # only these pages start a PostgreSQL
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("postgres_server").url)
     monkeypatch.setenv("ENVIRONMENT", "development")
     monkeypatch.syspath_prepend(str(ROOT / "examples"))  # the guide's minimal_manager
     with serving() as llm:

@@ -15,6 +15,8 @@ import redis
 from conftest import RedisServer, _free_port, _launch
 from memspec import IMemoryInput, IWorkingMemory, MemoryBackendError
 from memspec.conformance import Target, certify
+from memspec.conformance.checks import close_manager
+from memspec.conformance.driver import Driver
 from memspec.reference import AsyncRedisWorkingMemoryManager, RedisWorkingMemoryManager
 from memspec.reference.redis import (
     isolated_async_redis_manager,
@@ -72,6 +74,7 @@ def test_certified_on_every_profile(redis_server: RedisServer, is_async: bool) -
         return isolated(ttl=ttl, storage_url=redis_server.url)
 
     factory.memspec_reopen = isolated.memspec_reopen  # type: ignore[attr-defined]
+    factory.memspec_outage = isolated.memspec_outage  # type: ignore[attr-defined]
     report = certify(Target.from_factory(factory, name="redis"), depth="quick", seed=5)
     expected = ["core", "ttl", "async" if is_async else "concurrency", "persistence"]
     assert [p.value for p in report.profiles] == expected
@@ -250,3 +253,30 @@ def test_async_manager_round_trip(redis_server: RedisServer) -> None:
         return found
 
     assert asyncio.run(scenario()) == ["c"]
+
+
+@pytest.mark.requirement("MM-DUR-002")
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_every_operation_fails_during_an_outage_and_the_same_manager_recovers(
+    redis_server: RedisServer, is_async: bool
+) -> None:
+    factory = isolated_async_redis_manager if is_async else isolated_redis_manager
+    driver = Driver(factory(ttl=60, storage_url=redis_server.url))
+    second = Driver(factory.memspec_reopen(driver.manager))  # type: ignore[attr-defined]
+    try:
+        driver.store(put("c", "before"))
+        with factory.memspec_outage(driver.manager):  # type: ignore[attr-defined]
+            for operation in ("store", "retrieve", "update", "delete"):
+                request = put("c", "during") if operation in ("store", "update") else put("c")
+                with pytest.raises(MemoryBackendError, match=f"^{operation} on redis://") as got:
+                    driver.call(operation, request)
+                assert isinstance(got.value.__cause__, redis.ConnectionError)
+            assert [i.working_memory for i in second.retrieve(put("c"))] == ["before"]
+        assert [i.working_memory for i in driver.retrieve(put("c"))] == ["before"]
+        driver.update(put("c", "after"))
+        assert [i.working_memory for i in second.retrieve(put("c"))] == ["after"]
+        assert repr(driver.manager).startswith(("RedisWorking", "AsyncRedisWorking"))
+    finally:
+        for each in (second, driver):
+            close_manager(each)
+            each.close()

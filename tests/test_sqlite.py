@@ -14,13 +14,16 @@ from pathlib import Path
 import pytest
 from memspec import IMemoryInput, IWorkingMemory, MemoryBackendError
 from memspec.conformance import certify
+from memspec.conformance.checks import close_manager
+from memspec.conformance.driver import Driver
 from memspec.conformance.target import FakeClock, Target
+from memspec.models import StoredRecord
 from memspec.reference import (
     SQLiteMemoryManager,
     temporary_async_sqlite_manager,
     temporary_sqlite_manager,
 )
-from memspec.reference.sqlite import SCHEMA_VERSION
+from memspec.reference.sqlite import _PURGE_BATCH, _PURGE_EVERY, SCHEMA_VERSION
 
 
 def put(cid: str, *texts: str, **extra: object) -> IMemoryInput:
@@ -167,12 +170,13 @@ def test_rows_are_stored_records_with_metadata(tmp_path: Path) -> None:
 def test_purge_is_bounded_and_uses_the_expiry_index(tmp_path: Path) -> None:
     clock = FakeClock(0)
     with SQLiteMemoryManager(tmp_path / "memory.db", ttl=10, clock=clock) as manager:
-        for i in range(200):
+        for i in range(_PURGE_EVERY * 5):  # ending on a whole purge period
             manager.store(put(f"old{i}", "x"))
         clock.advance(10)
-        manager.store(put("new", "y"))
+        for i in range(_PURGE_EVERY):  # one period of stores: exactly one bounded purge
+            manager.store(put(f"new{i}", "y"))
         remaining = manager._db.execute("SELECT count(*) FROM memspec_slot").fetchone()[0]
-        assert remaining == 200 - 32 + 1
+        assert remaining == _PURGE_EVERY * 5 - _PURGE_BATCH + _PURGE_EVERY
         plan = " ".join(
             str(row)
             for row in manager._db.execute(
@@ -181,8 +185,31 @@ def test_purge_is_bounded_and_uses_the_expiry_index(tmp_path: Path) -> None:
             )
         )
         assert "memspec_slot_expiry" in plan
-        assert manager.clear_expired() == 200 - 32
-        assert len(manager) == 1
+        assert manager.clear_expired() == _PURGE_EVERY * 5 - _PURGE_BATCH
+        assert len(manager) == _PURGE_EVERY
+
+
+def test_store_is_one_statement_and_the_record_is_the_models(tmp_path: Path) -> None:
+    statements: list[str] = []
+    with SQLiteMemoryManager(tmp_path / "memory.db", ttl=None) as manager:
+        manager.store(put("warm-up", "x"))  # the first store of a period also purges
+        manager._db.set_trace_callback(statements.append)
+        request = put("c\x00é", "a", "b\u2028", metadata={"at": [1, 2.5, None]})
+        manager.store(request)
+        manager._db.set_trace_callback(None)
+        (record,) = manager._db.execute(
+            "SELECT record FROM memspec_slot WHERE conversation_id = ?", ("c\x00é",)
+        ).fetchone()
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO memspec_slot")
+    assert (
+        record
+        == StoredRecord(
+            conversation_id="c\x00é",
+            memory_type=request.memory_type,
+            data=request.data or [],
+            metadata={"at": [1, 2.5, None]},
+        ).model_dump_json()
+    )
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
@@ -211,3 +238,46 @@ def test_repr_names_the_file() -> None:
     directory = manager.path.parent
     manager.close()
     assert not directory.exists()
+
+
+OPERATIONS = ("store", "retrieve", "update", "delete")
+
+
+def request_for(operation: str) -> IMemoryInput:
+    return put("c", "during") if operation in ("store", "update") else put("c")
+
+
+@pytest.mark.requirement("MM-DUR-002")
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_every_operation_fails_during_an_outage_and_the_same_manager_recovers(
+    is_async: bool,
+) -> None:
+    factory = temporary_async_sqlite_manager if is_async else temporary_sqlite_manager
+    driver = Driver(factory(ttl=60))
+    second = Driver(factory.memspec_reopen(driver.manager))  # type: ignore[attr-defined]
+    try:
+        driver.store(put("c", "before"))
+        with factory.memspec_outage(driver.manager):  # type: ignore[attr-defined]
+            for operation in OPERATIONS:
+                with pytest.raises(MemoryBackendError, match=f"^{operation} on .*was moved"):
+                    driver.call(operation, request_for(operation))
+        assert [i.working_memory for i in driver.retrieve(put("c"))] == ["before"]
+        driver.update(put("c", "after"))
+        assert [i.working_memory for i in second.retrieve(put("c"))] == ["after"]
+    finally:
+        for each in (second, driver):
+            close_manager(each)
+            each.close()
+
+
+@pytest.mark.requirement("MM-DUR-002")
+def test_writes_to_a_deleted_or_replaced_file_fail_instead_of_vanishing(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    with SQLiteMemoryManager(path) as manager:
+        manager.store(put("c", "x"))
+        path.unlink()
+        with pytest.raises(MemoryBackendError, match="moved, removed or replaced"):
+            manager.store(put("c", "acknowledged, then lost?"))
+        SQLiteMemoryManager(path).close()  # a new, empty file at the same path
+        with pytest.raises(MemoryBackendError, match="moved, removed or replaced"):
+            manager.retrieve(put("c"))
