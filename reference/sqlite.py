@@ -14,6 +14,7 @@ must mean the same thing after a restart, which a monotonic clock does not.
 from __future__ import annotations
 
 import asyncio
+import errno
 import itertools
 import os
 import shutil
@@ -163,10 +164,14 @@ class SQLiteMemoryManager:
         with self._lock:
             try:
                 if self._file_identity() != self._identity:
+                    # Chained to the condition itself, as every backend failure is.
+                    cause = FileNotFoundError(
+                        errno.ENOENT, "not the database file this manager opened", str(self.path)
+                    )
                     raise MemoryBackendError(
                         f"{what} on {self.path} failed: the database file was moved, removed "
                         "or replaced since this manager opened it; nothing was read or written"
-                    )
+                    ) from cause
                 return work()
             except sqlite3.Error as exc:
                 raise MemoryBackendError(f"{what} on {self.path} failed: {exc}") from exc

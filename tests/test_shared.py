@@ -63,12 +63,9 @@ def test_an_in_process_backend_is_not_checked_from_other_processes() -> None:
 
 
 def test_without_an_outage_hook_backend_failures_are_left_to_the_target_with_a_reason() -> None:
-    report = certify(
-        Target.from_factory(temporary_sqlite_manager),
-        profiles=["persistence"],
-        depth="quick",
-        seed=7,
-    )
+    from corpus.shared import SqliteFileManager
+
+    report = _certify(SqliteFileManager, ["persistence"])
     for requirement_id in ("MM-DUR-002", "MM-DUR-004", "MM-ERR-002"):
         result = _result(report, requirement_id)
         assert result.status is Status.SKIPPED
