@@ -266,6 +266,16 @@ class _Codec:
         return f"{cls.__name__}(url={url!r}{where}, namespace={self.namespace!r}, ttl={self.ttl!r})"
 
 
+class _AsyncGate:
+    """Per event loop, for an async cluster manager: the bound on calls in flight, and the
+    one-time discovery of the cluster's topology."""
+
+    def __init__(self, max_connections: int) -> None:
+        self.semaphore = asyncio.Semaphore(max_connections)
+        self.lock = asyncio.Lock()
+        self.ready = False
+
+
 class _RedisManager:
     """Construction and settings shared by the sync and async managers."""
 
@@ -313,7 +323,7 @@ class _RedisManager:
         self._gate: Any = None
         if cluster and not self._is_async:
             self._gate = threading.BoundedSemaphore(self.settings.max_connections)
-        self._async_gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._async_gates: dict[asyncio.AbstractEventLoop, _AsyncGate] = {}
 
     def _build_client(self, url: str) -> Any:
         settings = self.settings
@@ -379,18 +389,28 @@ class _RedisManager:
     async def _acall(self, operation: str) -> AsyncIterator[None]:
         """The async twin of :meth:`_call`."""
         gate = None
+        found: _AsyncGate | None = None
         if self.cluster:
             loop = asyncio.get_running_loop()
-            gate = self._async_gates.get(loop)
-            if gate is None:
-                self._async_gates = {loop: asyncio.Semaphore(self.settings.max_connections)}
-                gate = self._async_gates[loop]
+            found = self._async_gates.get(loop)
+            if found is None:
+                found = _AsyncGate(self.settings.max_connections)
+                self._async_gates = {loop: found}
+            gate = found.semaphore
             try:
                 await asyncio.wait_for(gate.acquire(), self.settings.pool_timeout)
             except TimeoutError:
                 raise self._codec.error(operation, self._busy()) from None
         try:
             with self._codec.failures(operation):
+                if found is not None and not found.ready:
+                    # redis-py's async cluster client, first used by many tasks at once,
+                    # discovers the topology in each of them and breaks its own connections;
+                    # one task discovers it while the others wait.
+                    async with found.lock:
+                        if not found.ready:
+                            await self._client.initialize()
+                            found.ready = True
                 yield
         finally:
             if gate is not None:
