@@ -11,6 +11,7 @@ as a library's error message, in both their raw and percent-decoded forms.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -80,6 +81,11 @@ def url_secrets(url: str) -> tuple[str, ...]:
         if at:
             user, colon, password = userinfo.partition(":")
             found.add(password if colon else user)
+            # An HTTP client sends user information as Basic credentials, which a server
+            # may echo: base64 of "user:password", as written and percent-decoded.
+            for pair in {userinfo, f"{unquote(user)}:{unquote(password)}" if colon else ""}:
+                if pair:
+                    found.add(base64.b64encode(pair.encode("utf-8", "replace")).decode("ascii"))
         for piece in parts.query.split("&"):
             name, equals, value = piece.partition("=")
             if equals and _is_secret_parameter(unquote(name)):
