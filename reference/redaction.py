@@ -56,6 +56,11 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         query = "&".join(_redact_parameter(piece) for piece in query.split("&"))
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    if not netloc:  # unix:///path: urlunsplit would drop the empty authority's "//"
+        rest = urlunsplit(parts._replace(scheme="", query=query))
+        return f"{parts.scheme}://{rest}" if parts.scheme else f"//{rest}"
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
