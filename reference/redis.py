@@ -29,8 +29,8 @@ import numbers
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,7 +248,11 @@ class _Codec:
         try:
             yield
         except _REDIS_FAILURES as exc:
-            raise self.error(operation, f"{type(exc).__name__}: {exc}") from exc
+            raise self.failure(operation, exc) from exc
+
+    def failure(self, operation: str, exc: BaseException) -> MemoryBackendError:
+        """The MemoryBackendError for redis-py's ``exc`` (chain it with ``from exc``)."""
+        return self.error(operation, f"{type(exc).__name__}: {exc}")
 
     def error(self, operation: str, detail: str) -> MemoryBackendError:
         """A MemoryBackendError for ``operation``, naming the server without credentials."""
@@ -371,50 +375,50 @@ class _RedisManager:
         """The prefix of every key this manager writes."""
         return self._codec.namespace
 
-    @contextmanager
-    def _call(self, operation: str) -> Iterator[None]:
+    def _run(self, operation: str, call: Any, *args: Any, **options: Any) -> Any:
         """One call: a place among the calls in flight (cluster), then redis-py's errors
-        turned into MemoryBackendError."""
+        turned into MemoryBackendError. Plain try/except: this is every operation's path."""
         gate = self._gate
         if gate is not None and not gate.acquire(timeout=self.settings.pool_timeout):
             raise self._codec.error(operation, self._busy())
         try:
-            with self._codec.failures(operation):
-                yield
+            return call(*args, **options)
+        except _REDIS_FAILURES as exc:
+            raise self._codec.failure(operation, exc) from exc
         finally:
             if gate is not None:
                 gate.release()
 
-    @asynccontextmanager
-    async def _acall(self, operation: str) -> AsyncIterator[None]:
-        """The async twin of :meth:`_call`."""
-        gate = None
-        found: _AsyncGate | None = None
-        if self.cluster:
-            loop = asyncio.get_running_loop()
-            found = self._async_gates.get(loop)
-            if found is None:
-                found = _AsyncGate(self.settings.max_connections)
-                self._async_gates = {loop: found}
-            gate = found.semaphore
+    async def _arun(self, operation: str, call: Any, *args: Any, **options: Any) -> Any:
+        """The async twin of :meth:`_run`."""
+        if not self.cluster:
             try:
-                await asyncio.wait_for(gate.acquire(), self.settings.pool_timeout)
-            except TimeoutError:
-                raise self._codec.error(operation, self._busy()) from None
+                return await call(*args, **options)
+            except _REDIS_FAILURES as exc:
+                raise self._codec.failure(operation, exc) from exc
+        loop = asyncio.get_running_loop()
+        gate = self._async_gates.get(loop)
+        if gate is None:
+            gate = _AsyncGate(self.settings.max_connections)
+            self._async_gates = {loop: gate}
         try:
-            with self._codec.failures(operation):
-                if found is not None and not found.ready:
-                    # redis-py's async cluster client, first used by many tasks at once,
-                    # discovers the topology in each of them and breaks its own connections;
-                    # one task discovers it while the others wait.
-                    async with found.lock:
-                        if not found.ready:
-                            await self._client.initialize()
-                            found.ready = True
-                yield
+            await asyncio.wait_for(gate.semaphore.acquire(), self.settings.pool_timeout)
+        except TimeoutError:
+            raise self._codec.error(operation, self._busy()) from None
+        try:
+            if not gate.ready:
+                # redis-py's async cluster client, first used by many tasks at once,
+                # discovers the topology in each of them and breaks its own connections;
+                # one task discovers it while the others wait.
+                async with gate.lock:
+                    if not gate.ready:
+                        await self._client.initialize()
+                        gate.ready = True
+            return await call(*args, **options)
+        except _REDIS_FAILURES as exc:
+            raise self._codec.failure(operation, exc) from exc
         finally:
-            if gate is not None:
-                gate.release()
+            gate.semaphore.release()
 
     def _busy(self) -> str:
         return (
@@ -442,34 +446,29 @@ class RedisWorkingMemoryManager(_RedisManager):
         request = as_memory_input(input)
         value = self._codec.encode(request, require_data(request, "store"), request.metadata)
         key = self._codec.key(request)
-        with self._call("store"):
-            self._client.set(key, value, px=self._codec.px)
+        self._run("store", self._client.set, key, value, px=self._codec.px)
         return key
 
     def retrieve(self, input: IMemoryInput | Mapping[str, Any] | Any) -> list[IWorkingMemory]:
         """``GET key``: the slot's items, or ``[]`` when it is missing or expired."""
         request = as_memory_input(input)
         key = self._codec.key(request)
-        with self._call("retrieve"):
-            raw = self._client.get(key)
-        return self._codec.decode(key, raw)
+        return self._codec.decode(key, self._run("retrieve", self._client.get, key))
 
     def update(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """``SET key record XX PX ttl``: replace a live slot's content, never create one."""
         request = as_memory_input(input)
         key, value, keeps_metadata = self._codec.update(request)
-        with self._call("update"):
-            if keeps_metadata:
-                self._update_script(keys=[key], args=[value, self._codec.px or ""])
-            else:
-                self._client.set(key, value, xx=True, px=self._codec.px)
+        if keeps_metadata:
+            self._run("update", self._update_script, keys=[key], args=[value, self._codec.px or ""])
+        else:
+            self._run("update", self._client.set, key, value, xx=True, px=self._codec.px)
 
     def delete(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """``DEL key``: remove the slot; a missing slot is fine."""
         request = as_memory_input(input)
         key = self._codec.key(request)
-        with self._call("delete"):
-            self._client.delete(key)
+        self._run("delete", self._client.delete, key)
 
     def keys(self) -> Iterator[str]:
         """Every key of this namespace, by ``SCAN`` (never ``KEYS``; every master of a
@@ -512,34 +511,31 @@ class AsyncRedisWorkingMemoryManager(_RedisManager):
         request = as_memory_input(input)
         value = self._codec.encode(request, require_data(request, "store"), request.metadata)
         key = self._codec.key(request)
-        async with self._acall("store"):
-            await self._client.set(key, value, px=self._codec.px)
+        await self._arun("store", self._client.set, key, value, px=self._codec.px)
         return key
 
     async def retrieve(self, input: IMemoryInput | Mapping[str, Any] | Any) -> list[IWorkingMemory]:
         """See :meth:`RedisWorkingMemoryManager.retrieve`."""
         request = as_memory_input(input)
         key = self._codec.key(request)
-        async with self._acall("retrieve"):
-            raw = await self._client.get(key)
-        return self._codec.decode(key, raw)
+        return self._codec.decode(key, await self._arun("retrieve", self._client.get, key))
 
     async def update(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """See :meth:`RedisWorkingMemoryManager.update`."""
         request = as_memory_input(input)
         key, value, keeps_metadata = self._codec.update(request)
-        async with self._acall("update"):
-            if keeps_metadata:
-                await self._update_script(keys=[key], args=[value, self._codec.px or ""])
-            else:
-                await self._client.set(key, value, xx=True, px=self._codec.px)
+        if keeps_metadata:
+            await self._arun(
+                "update", self._update_script, keys=[key], args=[value, self._codec.px or ""]
+            )
+        else:
+            await self._arun("update", self._client.set, key, value, xx=True, px=self._codec.px)
 
     async def delete(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """See :meth:`RedisWorkingMemoryManager.delete`."""
         request = as_memory_input(input)
         key = self._codec.key(request)
-        async with self._acall("delete"):
-            await self._client.delete(key)
+        await self._arun("delete", self._client.delete, key)
 
     async def clear_namespace(self) -> int:
         """Delete every key of this namespace (found by ``SCAN``); return how many."""
