@@ -117,8 +117,9 @@ def _count(name: str, value: object, minimum: int) -> int:
 class ConnectionSettings:
     """How a Redis manager talks to the server, and the longest a call can take.
 
-    ``socket_timeout`` bounds each wait for a reply, ``connect_timeout`` each connection
-    attempt. ``retries`` is how many times a call is repeated after a *connection* error
+    ``socket_timeout`` bounds each wait for a reply, ``connect_timeout`` (by default the
+    socket timeout) each connection attempt. ``retries`` is how many times a call is
+    repeated after a *connection* error
     (refused, reset, closed by a restarted server), waiting ``backoff_base * 2**n`` seconds,
     at most ``backoff_cap``, before each repeat; a timeout is never retried, since the server
     may have acted on the request. ``max_connections`` bounds the connections (on a cluster:
@@ -129,7 +130,7 @@ class ConnectionSettings:
     """
 
     socket_timeout: float = 5.0
-    connect_timeout: float = 5.0
+    connect_timeout: float | None = None
     retries: int = 1
     backoff_base: float = 0.01
     backoff_cap: float = 0.1
@@ -138,12 +139,17 @@ class ConnectionSettings:
 
     def __post_init__(self) -> None:
         _positive("socket_timeout", self.socket_timeout)
-        _positive("connect_timeout", self.connect_timeout)
+        _positive("connect_timeout", self.connect_seconds)
         _count("retries", self.retries, 0)
         _positive("backoff_base", self.backoff_base, zero=True)
         _positive("backoff_cap", self.backoff_cap, zero=True)
         _count("max_connections", self.max_connections, 1)
         _positive("pool_timeout", self.pool_timeout, zero=True)
+
+    @property
+    def connect_seconds(self) -> float:
+        """The bound on each connection attempt: ``connect_timeout``, else the socket's."""
+        return self.socket_timeout if self.connect_timeout is None else self.connect_timeout
 
     @property
     def backoff_sleeps(self) -> int:
@@ -159,7 +165,7 @@ class ConnectionSettings:
         With the defaults: 5 + 5 + 4 x 0.1 = 10.4 s."""
         return (
             self.pool_timeout
-            + max(self.socket_timeout, self.connect_timeout)
+            + max(self.socket_timeout, self.connect_seconds)
             + self.backoff_sleeps * self.backoff_cap
         )
 
@@ -171,7 +177,7 @@ class ConnectionSettings:
         """Keyword arguments for every client: timeouts, no health-check round trips."""
         return {
             "socket_timeout": self.socket_timeout,
-            "socket_connect_timeout": self.connect_timeout,
+            "socket_connect_timeout": self.connect_seconds,
             "health_check_interval": 0,
         }
 
@@ -306,7 +312,7 @@ class _RedisManager:
         self._codec = _Codec(url, _check_namespace(namespace), validate_ttl(ttl))
         self.settings = ConnectionSettings(
             socket_timeout=socket_timeout,
-            connect_timeout=socket_timeout if connect_timeout is None else connect_timeout,
+            connect_timeout=connect_timeout,
             retries=retries,
             backoff_cap=backoff_cap,
             max_connections=max_connections,
