@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from memspec.errors import MemoryBackendError
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +25,9 @@ __all__ = [
     "IAgentInput",
     "ILLMConfig",
     "ILLMInput",
+    "LLMError",
     "WorkingMemoryAgent",
+    "describe_error",
 ]
 
 #: What the agent tells the LLM its job is, unless given another prompt.
@@ -67,6 +70,27 @@ class IAgentInput(BaseModel):
     metadata: dict[str, Any] | None = Field(
         default=None, description="Must hold 'conversation_id' for the memory agent."
     )
+
+
+class LLMError(RuntimeError):
+    """An LLM call failed. Its message holds no credentials (the client scrubs its key and
+    its URL's secrets), so the agent may show it; ``status_code`` is the HTTP status, if any."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def describe_error(exc: BaseException) -> str:
+    """What an agent result may say about ``exc``: the message of errors whose messages are
+    credential-free by contract (:class:`LLMError`, :class:`~memspec.MemoryBackendError`,
+    ``ValueError`` for a refused input), only the exception's type for anything else, since
+    another library's message may echo a key or a password."""
+    if isinstance(exc, LLMError):
+        return str(exc)
+    if isinstance(exc, MemoryBackendError | ValueError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
 
 
 @runtime_checkable
@@ -125,7 +149,7 @@ class WorkingMemoryAgent:
         try:
             current = await self._call("retrieve", slot)
         except Exception as exc:
-            return f"error: could not read the working memory: {exc}"
+            return f"error: could not read the working memory: {describe_error(exc)}"
         existing = "\n".join(item.working_memory for item in current)
         request = ILLMInput(
             system_prompt=self.system_prompt,
@@ -137,7 +161,7 @@ class WorkingMemoryAgent:
         try:
             answer = await self.llm_client.chat(request)
         except Exception as exc:
-            return f"error: the LLM call failed: {exc}"
+            return f"error: the LLM call failed: {describe_error(exc)}"
         text = answer.get("llm_response") if isinstance(answer, Mapping) else None
         if not isinstance(text, str) or not text.strip():
             return "error: the LLM returned no working memory"
@@ -151,7 +175,7 @@ class WorkingMemoryAgent:
             # window is the length of one LLM call against a TTL of hours.
             await self._call("update" if current else "store", write)
         except Exception as exc:
-            return f"error: could not store the working memory: {exc}"
+            return f"error: could not store the working memory: {describe_error(exc)}"
         return "success"
 
     async def _call(self, operation: str, request: IMemoryInput) -> Any:

@@ -30,6 +30,7 @@ from memspec.models import (
     StoredRecord,
     as_memory_input,
     copy_metadata,
+    require_data,
 )
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
 
@@ -80,10 +81,6 @@ def _split(key: str) -> tuple[str, ConversationMemoryType]:
     """The conversation ID and memory type a key was made from."""
     _, memory_type, conversation_id = key.split(":", 2)
     return conversation_id, ConversationMemoryType(memory_type)
-
-
-# The hot path checks for empty data itself; the message is require_data's.
-_EMPTY = "{} needs a non-empty 'data' list of IWorkingMemory items"
 
 
 def _validate_max_entries(max_entries: object) -> int | None:
@@ -148,11 +145,8 @@ class InMemoryManager:
         ``ValidationError`` (a ``ValueError``) or ``TypeError`` for an invalid input; nothing
         changes then.
         """
-        request = input if type(input) is IMemoryInput else as_memory_input(input)
-        data = request.data
-        if not data:
-            raise ValueError(_EMPTY.format("store"))
-        items = tuple([item.working_memory for item in data])
+        request = as_memory_input(input)
+        items = tuple([item.working_memory for item in require_data(request, "store")])
         metadata = copy_metadata(request.metadata) or None
         key = f"memory:{request.memory_type._value_}:{request.conversation_id}"
         # acquire/release rather than ``with``: this is the hot path, and it is twice as fast.
@@ -173,7 +167,7 @@ class InMemoryManager:
 
         Never changes the slot or its lifetime; ``limit``, ``query`` and ``filters`` are ignored.
         """
-        request = input if type(input) is IMemoryInput else as_memory_input(input)
+        request = as_memory_input(input)
         # No lock: one dict lookup is atomic and records are never mutated, so the read takes
         # effect at that lookup, between any two writes.
         record = self._slots.get(_key(request.conversation_id, request.memory_type))
@@ -187,11 +181,8 @@ class InMemoryManager:
         A missing or expired slot is left missing: update never creates one. Raises like
         :meth:`store` for empty data or invalid input.
         """
-        request = input if type(input) is IMemoryInput else as_memory_input(input)
-        data = request.data
-        if not data:
-            raise ValueError(_EMPTY.format("update"))
-        items = tuple([item.working_memory for item in data])
+        request = as_memory_input(input)
+        items = tuple([item.working_memory for item in require_data(request, "update")])
         given = request.metadata
         if given is not None:
             given = copy_metadata(given) or None
@@ -213,7 +204,7 @@ class InMemoryManager:
 
     def delete(self, input: IMemoryInput | Mapping[str, Any] | Any) -> None:
         """Remove the slot; other memory types of the conversation stay. Missing is fine."""
-        request = input if type(input) is IMemoryInput else as_memory_input(input)
+        request = as_memory_input(input)
         key = _key(request.conversation_id, request.memory_type)
         self._lock.acquire()
         try:

@@ -55,8 +55,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append(
             {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
         )
-        if self.path != "/v1/chat/completions":
+        if self.path.split("?", 1)[0] != "/v1/chat/completions":
             self.send_error(404)
+            return
+        if body["model"] == "echo-key":  # as a real API does for a wrong key: it echoes it
+            auth = self.headers.get("Authorization", "")
+            error = {"error": {"message": f"Incorrect API key provided: {auth} ({self.path})"}}
+            data = json.dumps(error).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
             return
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         payload = {

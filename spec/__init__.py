@@ -22,22 +22,28 @@ from memspec.catalogue import (
 from memspec.errors import MemoryBackendError
 from memspec.model import MemoryModel
 from memspec.models import (
+    MAX_INT_DIGITS,
+    MAX_METADATA_DEPTH,
     ConversationMemoryType,
     IMemoryInput,
     IWorkingMemory,
     StoredRecord,
     as_memory_input,
+    check_text,
     copy_metadata,
     require_data,
 )
 from memspec.protocols import IAsyncMemoryManager, IMemoryManager, MemoryItem
-from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
+from memspec.ttl import DEFAULT_TTL, MAX_TTL, Clock, validate_clock, validate_ttl
 from memspec.vectors import Vector, load_vectors
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_TTL",
+    "MAX_INT_DIGITS",
+    "MAX_METADATA_DEPTH",
+    "MAX_TTL",
     "Area",
     "Catalogue",
     "CatalogueError",
@@ -59,6 +65,7 @@ __all__ = [
     "__version__",
     "as_memory_input",
     "catalogue",
+    "check_text",
     "copy_metadata",
     "load_catalogue",
     "load_vectors",

@@ -7,10 +7,15 @@ import numbers
 import time
 from collections.abc import Callable
 
-__all__ = ["DEFAULT_TTL", "Clock", "validate_clock", "validate_ttl"]
+__all__ = ["DEFAULT_TTL", "MAX_TTL", "Clock", "validate_clock", "validate_ttl"]
 
 #: Default lifetime of a slot in seconds: twelve hours.
 DEFAULT_TTL = 43200
+
+#: The longest lifetime a manager must accept, in seconds: 100 Julian years (MM-TTL-012). Every
+#: backend here honours it exactly (Redis counts expiry in 64-bit milliseconds from now, SQLite
+#: and the in-process managers add it to a float clock reading); ``None`` means no expiry.
+MAX_TTL = 3_155_760_000
 
 #: A zero-argument callable returning the current time in seconds.
 Clock = Callable[[], float]
@@ -19,8 +24,10 @@ Clock = Callable[[], float]
 def validate_ttl(ttl: object) -> float | None:
     """Return ``ttl`` as seconds (``None`` means no expiry), or raise a clear error.
 
-    Accepts a positive, finite int or float. ``bool`` and non-numbers raise ``TypeError``;
-    zero, negatives, NaN and infinity raise ``ValueError``.
+    Accepts a positive int or float up to :data:`MAX_TTL`. ``bool`` and non-numbers raise
+    ``TypeError``; zero, negatives, NaN, infinity and anything above :data:`MAX_TTL` (``1e300``,
+    ``10**400``) raise ``ValueError`` here, at construction, rather than on every later write
+    of a backend that cannot represent the expiry time (``MM-TTL-008``, ``MM-TTL-012``).
     """
     if ttl is None:
         return None
@@ -28,12 +35,27 @@ def validate_ttl(ttl: object) -> float | None:
         raise TypeError(
             f"ttl must be a positive number of seconds or None, not {type(ttl).__name__} {ttl!r}"
         )
-    seconds = float(ttl)
+    if isinstance(ttl, numbers.Integral) and int(ttl) > MAX_TTL:
+        raise ValueError(_too_long(ttl))  # before float(), which overflows past 1e308
+    try:
+        seconds = float(ttl)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"ttl {ttl!r} is not a usable number of seconds") from exc
     if math.isinf(seconds):
         raise ValueError("ttl must be finite; pass ttl=None to disable expiry")
     if not seconds > 0:
         raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
+    if seconds > MAX_TTL:
+        raise ValueError(_too_long(ttl))
     return seconds
+
+
+def _too_long(ttl: object) -> str:
+    shown = repr(ttl) if len(repr(ttl)) <= 40 else f"{repr(ttl)[:20]}... ({len(repr(ttl))} digits)"
+    return (
+        f"ttl must be at most {MAX_TTL} seconds (100 years), got {shown}; "
+        "pass ttl=None to disable expiry"
+    )
 
 
 def validate_clock(clock: Clock | None) -> Clock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import socket
@@ -102,7 +103,7 @@ class Failing:
 @pytest.mark.parametrize(
     ("llm", "expected"),
     [
-        (Failing(TimeoutError("model timed out")), "error: the LLM call failed: model timed out"),
+        (Failing(TimeoutError("model timed out")), "error: the LLM call failed: TimeoutError"),
         (
             AsyncMock(chat=AsyncMock(return_value={"llm_response": "  "})),
             "error: the LLM returned no working memory",
@@ -145,14 +146,14 @@ def test_a_failed_read_writes_nothing_and_a_failed_write_is_reported() -> None:
     agent = WorkingMemoryAgent(llm_client=llm, memory_manager=reading)
     assert (
         asyncio.run(agent.process(said("c")))
-        == "error: could not read the working memory: backend down"
+        == "error: could not read the working memory: ConnectionError"
     )
     assert llm.seen == []
     writing = BrokenManager("store")
     agent = WorkingMemoryAgent(llm_client=EchoLLM(), memory_manager=writing)
     assert (
         asyncio.run(agent.process(said("c")))
-        == "error: could not store the working memory: backend down"
+        == "error: could not store the working memory: ConnectionError"
     )
 
 
@@ -325,3 +326,46 @@ def test_the_stub_server_prints_where_it_serves_and_passes_on_the_exit_status() 
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\n", run.stdout)
     with pytest.raises(ValueError, match="port must be between"), serving(70000):
         pass
+
+
+@pytest.mark.requirement("MM-SEC-001")
+def test_an_llm_error_echoing_the_key_reaches_no_result_repr_or_log(
+    openai_endpoint: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    key, token = "sk-Very-Secret-Key-123", "Query-Token-456"
+    port = openai_endpoint.server_address[1]
+    client = OpenAIClient(
+        ILLMConfig(model="echo-key"),
+        api_key=key,
+        base_url=f"http://user:Url-Pa55@127.0.0.1:{port}/v1",
+        max_retries=0,
+    )
+    with_query = OpenAIClient(
+        ILLMConfig(model="m"), api_key=key, base_url=f"http://[::1]:{port}/v1?api_key={token}"
+    )
+    manager = InMemoryManager()
+    agent = WorkingMemoryAgent(llm_client=client, memory_manager=manager)
+
+    async def talk() -> str:
+        try:
+            return await agent.process(said("c", "hello"))
+        finally:
+            await client.aclose()
+
+    with caplog.at_level(logging.DEBUG):
+        result = asyncio.run(talk())
+    assert result.startswith("error: the LLM call failed: AuthenticationError:"), result
+    # The server echoed the Basic credentials httpx made of the URL's user information.
+    assert "Incorrect API key provided: Basic ***" in result
+    shown = [result, repr(client), str(client), repr(with_query), caplog.text]
+    for secret in (key, token, "Url-Pa55"):
+        assert all(secret not in text for text in shown), secret
+    assert "POST http://user:***@127.0.0.1" in caplog.text  # the HTTP client's own log line
+    assert repr(client) == (
+        f"OpenAIClient(model='echo-key', base_url='http://user:***@127.0.0.1:{port}/v1/')"
+    )
+    assert repr(with_query) == (
+        f"OpenAIClient(model='m', base_url='http://[::1]:{port}/v1/?api_key=***')"
+    )
+    asyncio.run(with_query.aclose())
+    assert memory(manager, "c") == []  # nothing written

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any, NamedTuple, TypeVar
 
 import cachetools
-from memspec import IMemoryInput, IWorkingMemory, as_memory_input, require_data
+from memspec import IMemoryInput, IWorkingMemory, as_memory_input
 from memspec.ttl import DEFAULT_TTL, Clock, validate_clock, validate_ttl
 
 T = TypeVar("T")
@@ -36,8 +36,14 @@ PURGE_BATCH = 16
 
 
 def texts_of(request: IMemoryInput, operation: str) -> tuple[str, ...]:
-    """The texts a store or update writes; ``ValueError`` when ``data`` is missing or empty."""
-    return tuple([item.working_memory for item in require_data(request, operation)])
+    """The texts a store or update writes; ``ValueError`` when ``data`` is missing or empty.
+
+    Only that check, as a manager written outside memspec makes it: ``memspec.require_data``
+    also refuses lone surrogates, which would hide the bugs of managers that half-write them.
+    """
+    if not request.data:
+        raise ValueError(f"{operation} needs a non-empty 'data' list of IWorkingMemory items")
+    return tuple([item.working_memory for item in request.data])
 
 
 def items_of(texts: Iterable[str]) -> list[IWorkingMemory]:
