@@ -591,8 +591,7 @@ def isolated_async_redis_manager(
         )
         manager._owned_namespace = True
         return manager
-    return _proxied(_IsolatedAsyncRedisManager, storage_url, ttl, namespace
-    )
+    return _proxied(_IsolatedAsyncRedisManager, storage_url, ttl, namespace)
 
 
 class _IsolatedRedisManager(RedisWorkingMemoryManager):
@@ -602,7 +601,7 @@ class _IsolatedRedisManager(RedisWorkingMemoryManager):
     _memspec_url: str  # the server's own URL, for a second manager
 
     def __repr__(self) -> str:
-        return self._codec.repr(RedisWorkingMemoryManager)
+        return self._codec.repr(RedisWorkingMemoryManager, self.cluster)
 
     def close(self) -> None:
         try:
@@ -618,7 +617,7 @@ class _IsolatedAsyncRedisManager(AsyncRedisWorkingMemoryManager):
     _memspec_url: str
 
     def __repr__(self) -> str:
-        return self._codec.repr(AsyncRedisWorkingMemoryManager)
+        return self._codec.repr(AsyncRedisWorkingMemoryManager, self.cluster)
 
     async def aclose(self) -> None:
         try:

@@ -141,6 +141,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     yield server
     server.stop()
 
+
 @dataclass
 class RedisCluster:
     """A Redis Cluster of three masters and three replicas this session started."""
