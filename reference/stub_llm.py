@@ -61,12 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body["model"] == "echo-key":  # as a real API does for a wrong key: it echoes it
             auth = self.headers.get("Authorization", "")
             error = {"error": {"message": f"Incorrect API key provided: {auth} ({self.path})"}}
-            data = json.dumps(error).encode()
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._send_json(401, error)
             return
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         payload = {
@@ -87,8 +82,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "total_tokens": 5 + len(user.split()),
             },
         }
+        self._send_json(200, payload)
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
