@@ -172,7 +172,7 @@ def test_strings_round_trip_exactly(manager: InMemoryManager) -> None:
     assert read(manager, "c") == texts
 
 
-@pytest.mark.requirement("MM-FID-003", "MM-ERR-001")
+@pytest.mark.requirement("MM-FID-003", "MM-ERR-003")
 def test_a_lone_surrogate_is_refused_naming_the_item(manager: InMemoryManager) -> None:
     manager.store(put("c", "kept"))
     with pytest.raises(ValueError, match=r"data\[1\]\.working_memory holds a lone surrogate"):

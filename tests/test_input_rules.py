@@ -153,7 +153,7 @@ REFUSED: list[tuple[Any, type[Exception], str]] = [
 ]
 
 
-@pytest.mark.requirement("MM-META-004", "MM-ERR-001")
+@pytest.mark.requirement("MM-META-004", "MM-ERR-003")
 @pytest.mark.parametrize(
     ("metadata", "error", "message"), REFUSED, ids=[f"bad-{n}" for n in range(len(REFUSED))]
 )
@@ -167,7 +167,7 @@ def test_non_json_metadata_is_refused_identically_naming_the_field(
     assert read(backend, "c") == ["kept"] and backend.stored(key) == {"was": 1}
 
 
-@pytest.mark.requirement("MM-FID-003", "MM-ERR-001")
+@pytest.mark.requirement("MM-FID-003", "MM-ERR-003")
 @pytest.mark.parametrize("operation", ["store", "update"])
 def test_a_lone_surrogate_is_refused_identically_naming_the_field(
     backend: Sync, operation: str
