@@ -293,11 +293,7 @@ def update_delete_rounds(
             threading.Thread(target=run, args=(op,), daemon=True, name=f"memspec-{op}")
             for op in ("update", "delete")
         ]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join(context.timeout)
-        if any(thread.is_alive() for thread in pool):
+        if _stuck(pool, context.timeout):
             raise CheckFailure(crash_ids, f"an update racing a delete{where} did not return")
         if errors:
             raise CheckFailure(
@@ -316,6 +312,15 @@ def update_delete_rounds(
                     "the update's items; in every serial order of the two it is missing",
                     reproduction=f"# round {round_number}: slot {slot!r} holds {texts!r}",
                 )
+
+
+def _stuck(pool: list[threading.Thread], timeout: float) -> bool:
+    """Start every thread, give each ``timeout`` seconds to finish; whether any did not."""
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout)
+    return any(thread.is_alive() for thread in pool)
 
 
 def _yield() -> None:
@@ -379,11 +384,7 @@ def _expiry_race(context: Context) -> None:
                 threading.Thread(target=run, args=(job,), daemon=True, name=f"memspec-{job}")
                 for job in ("read", "store", "sweep")
             ]
-            for thread in pool:
-                thread.start()
-            for thread in pool:
-                thread.join(context.timeout)
-            if any(thread.is_alive() for thread in pool):
+            if _stuck(pool, context.timeout):
                 raise CheckFailure(("MM-CONC-001",), "operations racing an expiry did not return")
             if errors:
                 raise CheckFailure(
@@ -471,11 +472,8 @@ def _churn_round(context: Context, *, yielding: bool) -> None:
             threading.Thread(target=run, args=(i,), daemon=True, name=f"memspec-churn-{i}")
             for i in range(threads)
         ]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join(context.timeout * 3)
-    if any(thread.is_alive() for thread in pool):
+        stuck = _stuck(pool, context.timeout * 3)
+    if stuck:
         raise CheckFailure(("MM-CONC-001",), "threads writing new slots did not return")
     if errors:
         raise CheckFailure(
@@ -536,11 +534,16 @@ def _torn_reads(context: Context) -> None:
 
     def reader() -> None:
         try:
-            while not done.is_set() and not torn:
+            # At least one read each, however soon the writer is done: a reader the scheduler
+            # started late must not make the verdict depend on timing.
+            while not torn:
+                last = done.is_set()
                 texts = [getattr(i, "working_memory", i) for i in manager.retrieve(read) or ()]
                 prefixes = {str(t).partition(":")[0] for t in texts}
                 if len(texts) != _TORN_ITEMS or len(prefixes) != 1:
                     torn.append([str(t) for t in texts])
+                if last:
+                    break
         except BaseException as exc:
             errors.append(f"reader: raised {exc!r}")
 
@@ -549,11 +552,8 @@ def _torn_reads(context: Context) -> None:
             threading.Thread(target=reader, daemon=True, name=f"memspec-reader-{i}")
             for i in range(3)
         ]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join(context.timeout * 3)
-    if any(thread.is_alive() for thread in pool):
+        stuck = _stuck(pool, context.timeout * 3)
+    if stuck:
         raise CheckFailure(("MM-CONC-001",), "a writer and readers of one slot did not return")
     if errors:
         raise CheckFailure(
