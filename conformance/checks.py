@@ -180,11 +180,12 @@ class Context:
         self._drivers.append(driver)
         return driver
 
-    def clock(self) -> FakeClock:
-        """A fake clock, or :class:`Skip` when the target cannot take one."""
+    def clock(self, start: float = 1000.0) -> FakeClock:
+        """A fake clock standing at ``start``, or :class:`Skip` when the target cannot take
+        one."""
         if not self.target.accepts_clock:
             raise Skip("the target's constructor names no clock parameter")
-        return FakeClock(1000.0)
+        return FakeClock(start)
 
     def close(self) -> None:
         """Close every manager built (``aclose``/``close`` if it has one) and its driver."""

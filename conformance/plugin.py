@@ -17,7 +17,9 @@ the judged results:
   not conformance, so it fails.
 
 The pytest header shows the seed; at the end of the run the plugin prints the requirement
-table, the notes and the verdict with the functions ``memspec certify`` prints them with.
+table, the notes and the verdict with the functions ``memspec certify`` prints them with, and
+``--memspec-report=FILE.json`` writes the JSON report (and each failure's reproduction
+beside it) as ``memspec certify --report`` does.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ import warnings
 from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from memspec.catalogue import Level, Profile, Scope, catalogue
 from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS, Check, Depth, all_checks
-from memspec.conformance.cli import mebibytes, positive_seconds
+from memspec.conformance.cli import mebibytes, positive_seconds, write_reproductions
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT
 from memspec.conformance.isolation import DEFAULT_MAX_MEMORY
 from memspec.conformance.report import notes, output_excerpt, summary, table, tally
@@ -355,6 +358,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(default {DEFAULT_MAX_MEMORY >> 20})",
     )
     group.addoption(
+        "--memspec-report",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="write the JSON report, and every failure's reproduction to FILE.repro/ID.py",
+    )
+    group.addoption(
         "--memspec-no-shrink",
         dest="memspec_shrink",
         action="store_false",
@@ -458,3 +468,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
     else:
         terminalreporter.write_line(summary(report))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write ``--memspec-report``, once the checks have run (whatever the output options)."""
+    certification = session.config.stash.get(_CERTIFICATION, None)
+    path = session.config.getoption("memspec_report", None)
+    report = None if certification is None else certification.shown()
+    if path is None or report is None:
+        return
+    path.write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
+    write_reproductions(report, path)

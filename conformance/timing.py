@@ -49,8 +49,12 @@ def _clocked(context: Context, ttl: object = 60) -> tuple[Driver, FakeClock]:
 
 
 def _clock_is_used(context: Context) -> None:
-    """MM-TTL-010: expiry follows the injected clock and no other, sweeps included."""
-    clock = context.clock()
+    """MM-TTL-010: expiry follows the injected clock and no other, sweeps included.
+
+    The injected clock stands at 1.0, behind every real clock a manager could read instead
+    (``time.monotonic()`` counts from boot, so at 1000.0 a sweep on it would purge nothing on
+    a machine up for less than 17 minutes)."""
+    clock = context.clock(start=1.0)
     with context.probe("MM-TTL-010", what="with an injected clock"):
         driver = context.manager(ttl=0.25, clock=clock)
         began = time.monotonic()

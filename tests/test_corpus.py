@@ -1,5 +1,9 @@
 """Proof of power: the suite fails every broken manager on the right requirements, and
-passes every correct one however it differs from the reference."""
+passes every correct one however it differs from the reference.
+
+The deterministic ones are certified through the pytest plugin, which writes the report the
+command prints from: each run asserts the verdict and that both interfaces give it.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,26 @@ from typing import Any
 import pytest
 from corpus.broken import BROKEN, LogsMemoryAtInfo, NoClock
 from corpus.correct import CORRECT
-from memspec.conformance import Target, certify
+from memspec.conformance import Target, all_checks, certify
 from memspec.reference import AsyncInMemoryManager, InMemoryManager
 from memspec.report import Status
+from through_plugin import certify_through_plugin
+
+pytestmark = pytest.mark.filterwarnings("default::memspec.conformance.MemspecWarning")
+
+# pytester drops modules first imported during a test; import the checks once, now.
+ALL_CHECKS = all_checks()
 
 
 def _certify(factory: Any, **options: Any) -> Any:
     target = Target.from_factory(factory, name=f"corpus:{factory.__name__}")
     return certify(target, depth="quick", seed=7, shrink=False, **options)
+
+
+def _through_plugin(pytester: pytest.Pytester, factory: Any) -> Any:
+    run = certify_through_plugin(pytester, f"{factory.__module__}:{factory.__name__}")
+    run.assert_agrees()
+    return run.report
 
 
 def _messages(report: Any) -> list[str]:
@@ -41,8 +57,8 @@ _CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
     [cls for cls in BROKEN if cls.__name__ not in RACES],
     ids=lambda cls: cls.__name__,
 )
-def test_broken_managers_fail_exactly_on_their_bug(manager: Any) -> None:
-    report = _certify(manager)
+def test_broken_managers_fail_exactly_on_their_bug(manager: Any, pytester: pytest.Pytester) -> None:
+    report = _through_plugin(pytester, manager)
     assert not report.conformant
     assert _failed(report) == set(manager.BREAKS), _messages(report)
 
@@ -59,16 +75,16 @@ def test_race_managers_are_only_blamed_for_concurrency(manager: Any) -> None:
     [*CORRECT, NoClock, InMemoryManager, AsyncInMemoryManager],
     ids=lambda cls: cls.__name__,
 )
-def test_correct_managers_are_conformant(manager: Any) -> None:
-    report = _certify(manager)
+def test_correct_managers_are_conformant(manager: Any, pytester: pytest.Pytester) -> None:
+    report = _through_plugin(pytester, manager)
     assert _failed(report) == set(), [
         r.message for r in report.requirements if r.status is Status.FAILED
     ]
     assert report.conformant
 
 
-def test_a_should_violation_is_a_warning_not_a_failure() -> None:
-    report = _certify(LogsMemoryAtInfo)
+def test_a_should_violation_is_a_warning_not_a_failure(pytester: pytest.Pytester) -> None:
+    report = _through_plugin(pytester, LogsMemoryAtInfo)
     unsettled = [
         f"{r.id} {r.status.value}: {r.message}"
         for r in report.requirements

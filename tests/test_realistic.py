@@ -4,7 +4,9 @@ catalogue before the dimension checks, and correct managers of many designs.
 Each broken manager must fail exactly the requirements its bug contradicts. Race bugs are
 measured as detection rates (``benchmarks/race_detection.py``); large capacity bounds are
 caught at default depth; bugs the suite cannot see are listed in ``GAPS`` with the reason,
-as strict expected failures.
+as strict expected failures. The deterministic ones are certified through the pytest plugin,
+which writes the report the command prints from: each run also asserts that both interfaces
+give the verdict.
 """
 
 from __future__ import annotations
@@ -15,8 +17,14 @@ import pytest
 from corpus.designs import DESIGNS
 from corpus.realistic import REALISTIC
 from memspec.catalogue import Level, catalogue
-from memspec.conformance import Target, certify
+from memspec.conformance import Target, all_checks, certify
 from memspec.report import Status
+from through_plugin import certify_through_plugin
+
+pytestmark = pytest.mark.filterwarnings("default::memspec.conformance.MemspecWarning")
+
+# pytester drops modules first imported during a test; import the checks once, now.
+ALL_CHECKS = all_checks()
 
 #: Race bugs: whether one run hits a race is a matter of chance, so their power is a rate
 #: over seeds (``benchmarks/race_detection.py``, figures in ``benchmarks/README.md``); here
@@ -41,6 +49,12 @@ _CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
 def _certify(factory: Any) -> Any:
     target = Target.from_factory(factory, name=f"corpus:{factory.__name__}")
     return certify(target, depth="quick", seed=7, shrink=False)
+
+
+def _through_plugin(pytester: pytest.Pytester, factory: Any) -> Any:
+    run = certify_through_plugin(pytester, f"{factory.__module__}:{factory.__name__}")
+    run.assert_agrees()
+    return run.report
 
 
 def _failed(report: Any) -> set[str]:
@@ -73,8 +87,10 @@ def test_the_realistic_corpus_is_large() -> None:
 
 
 @pytest.mark.parametrize("manager", _cases())
-def test_realistic_managers_fail_exactly_on_their_bug(manager: Any) -> None:
-    report = _certify(manager)
+def test_realistic_managers_fail_exactly_on_their_bug(
+    manager: Any, pytester: pytest.Pytester
+) -> None:
+    report = _through_plugin(pytester, manager)
     assert _failed(report) == set(manager.BREAKS)
     musts = {r.id for r in catalogue() if r.level is Level.MUST}
     if set(manager.BREAKS) & musts:
@@ -97,8 +113,8 @@ def test_large_capacity_bounds_are_caught_at_default_depth(manager: Any) -> None
 
 
 @pytest.mark.parametrize("manager", DESIGNS, ids=lambda cls: cls.__name__)
-def test_correct_designs_are_conformant(manager: Any) -> None:
-    report = _certify(manager)
+def test_correct_designs_are_conformant(manager: Any, pytester: pytest.Pytester) -> None:
+    report = _through_plugin(pytester, manager)
     assert _failed(report) == set(), [
         r.message for r in report.requirements if r.status is Status.FAILED
     ]

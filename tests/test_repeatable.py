@@ -21,9 +21,12 @@ def _fingerprint(factory: Any) -> list[tuple[str, str, tuple[str, ...], str]]:
 
 
 @pytest.mark.parametrize(
-    "factory", [InMemoryManager, KeepsLastItem, TornWrites], ids=lambda f: f.__name__
+    ("factory", "runs"),
+    [(TornWrites, 5), (InMemoryManager, 3), (KeepsLastItem, 3)],
+    ids=lambda value: getattr(value, "__name__", str(value)),
 )
-def test_five_runs_with_one_seed_give_one_report(factory: Any) -> None:
+def test_runs_with_one_seed_give_one_report(factory: Any, runs: int) -> None:
+    """The race manager, whose verdict most depends on timing, is certified five times."""
     first = _fingerprint(factory)
-    for _ in range(4):
+    for _ in range(runs - 1):
         assert _fingerprint(factory) == first

@@ -446,8 +446,9 @@ class LogsMemoryAtInfo(SimpleManager):
     WARNS = ("MM-SEC-002",)
 
     def store(self, input: Any) -> str:
-        key = super().store(input)
-        logger.info("stored %s", self.slots[key]["items"])
+        request = self.request(input)
+        key = super().store(request)
+        logger.info("stored %s", self.items_of(request))
         return key
 
 
