@@ -238,6 +238,8 @@ def run_check(check: Check, context: Context) -> CheckOutcome:
         check.run(context)
     except Skip as skip:
         outcome.skip(check.requirements, str(skip))
+    except Unjudged as reason:
+        outcome.leave(check.requirements, f"{check.name}: {reason}")
     except CheckFailure as failure:
         outcome.fail(failure.failure)
         outcome.leave(check.requirements, f"{check.name} stopped at a failure of {_ids(failure)}")

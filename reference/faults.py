@@ -19,6 +19,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any
 
 __all__ = ["LoopbackProxy", "proxy_outage"]
 
@@ -40,6 +41,13 @@ class LoopbackProxy:
         if not 0 < target_port < 65536:
             raise ValueError(f"target_port must be a TCP port (1-65535), not {target_port}")
         self.target = (target_host, target_port)
+        # Resolved once, here: a lookup per connection would run in the accept thread, and
+        # getaddrinfo imports a codec on first use, whose import lock a fork taken meanwhile
+        # leaves held forever in the child (where a proxy of the child's own then hangs).
+        family, _, _, _, address = socket.getaddrinfo(
+            target_host, target_port, type=socket.SOCK_STREAM
+        )[0]
+        self._upstream: tuple[socket.AddressFamily, Any] = (family, address)
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()  # both sockets of every connection
         self._finished: set[socket.socket] = set()  # sockets whose peer half-closed
@@ -149,10 +157,14 @@ class LoopbackProxy:
                 client, _ = listener.accept()
             except OSError:  # the listener was closed by cut()
                 return
+            family, address = self._upstream
+            upstream = socket.socket(family, socket.SOCK_STREAM)
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(5)
+                upstream.connect(address)
                 upstream.settimeout(None)
             except OSError:
+                _close(upstream)
                 _close(client)
                 continue
             for sock in (client, upstream):
