@@ -22,7 +22,6 @@ from memspec.conformance.driver import Driver
 from memspec.conformance.linearizability import Event, State, explain
 from memspec.conformance.results import CheckFailure, Failure
 from memspec.conformance.target import FakeClock
-from memspec.errors import MemoryBackendError
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
 __all__ = [
@@ -76,20 +75,9 @@ def _plan(worker: int, count: int, seed: int, prefix: str) -> list[tuple[str, An
     return plan
 
 
-def _event(
-    worker: int,
-    operation: str,
-    slot: Any,
-    request: Any,
-    result: Any,
-    start: int,
-    *,
-    indeterminate: bool = False,
-) -> Event:
+def _event(worker: int, operation: str, slot: Any, request: Any, result: Any, start: int) -> Event:
     end = time.perf_counter_ns()
     written = tuple(i.working_memory for i in request.data or ())
-    if indeterminate:
-        return Event(slot, operation, written, None, start, end, worker, indeterminate=True)
     observed = None
     if operation == "retrieve":
         # A malformed result is MM-RETR-001/002's business; here it is what was observed.
@@ -102,20 +90,13 @@ async def plan_events(
     manager: Any, worker: int, operations: int, seed: int, prefix: str
 ) -> list[Event]:
     """Run one worker's plan on ``manager`` (sync or async), one call after another, and
-    return what happened: the part of a workload that runs in a process of its own.
-
-    A call that raises ``MemoryBackendError`` is recorded as an indeterminate event
-    (``MM-ERR-002``: it took effect whole, or not at all) and the plan goes on."""
+    return what happened: the part of a workload that runs in a process of its own."""
     events = []
     for operation, slot, request in _plan(worker, operations, seed, prefix):
         start = time.perf_counter_ns()
-        try:
-            result = getattr(manager, operation)(request)
-            if inspect.isawaitable(result):
-                result = await result
-        except MemoryBackendError:
-            events.append(_event(worker, operation, slot, request, None, start, indeterminate=True))
-            continue
+        result = getattr(manager, operation)(request)
+        if inspect.isawaitable(result):
+            result = await result
         events.append(_event(worker, operation, slot, request, result, start))
     return events
 

@@ -43,8 +43,6 @@ _PREFIX = "shared-"
 #: Managers over the backend in the one-process workload, and processes in the other.
 _MANAGERS = 3
 _PROCESSES = 3
-#: Stores a manager in another process tries before it is found unable to reach the backend.
-_MARKER_TRIES = 3
 _SETTING = "through {count} managers over one backend"
 
 
@@ -160,20 +158,9 @@ def _marker_reaches(context: Context, first: Driver) -> bool:
         async def in_loop() -> None:
             manager = reopen(first.manager)
             try:
-                # A backend error leaves the outcome open (MM-ERR-002), and a manager opening
-                # its first connection on a loaded machine may meet one: the question is
-                # whether a store from there can reach the backend at all.
-                for attempt in range(1, _MARKER_TRIES + 1):
-                    try:
-                        request = memory_input(_PREFIX + "marker", "from another process")
-                        result = manager.store(request)
-                        if asyncio.iscoroutine(result):
-                            await result
-                        return
-                    except MemoryBackendError:
-                        if attempt == _MARKER_TRIES:
-                            raise
-                        await asyncio.sleep(0.25 * attempt)
+                result = manager.store(memory_input(_PREFIX + "marker", "from another process"))
+                if asyncio.iscoroutine(result):
+                    await result
             finally:
                 await _close(manager)
 
@@ -184,8 +171,7 @@ def _marker_reaches(context: Context, first: Driver) -> bool:
     except WorkerFailed as exc:
         failure = CheckFailure(
             ("MM-DUR-003",),
-            f"a manager opened in another process could not store (tried {_MARKER_TRIES} "
-            f"times): {short(str(exc), 300)}",
+            f"a manager opened in another process could not store: {short(str(exc), 300)}",
         )
         failure.failure = failure.failure.with_output(exc.output)
         raise failure from None
@@ -230,12 +216,6 @@ def _shared_processes(context: Context) -> None:
             workload.errors.append(f"process {worker}: {short(str(result), 300)}")
         else:
             workload.events.extend(result)
-    failed = sum(e.indeterminate for e in workload.events)
-    if failed * 2 > len(workload.events):
-        raise Unjudged(
-            f"the backend failed {failed} of the {len(workload.events)} calls made from "
-            f"{_PROCESSES} processes: too few outcomes to judge"
-        )
     if not workload.errors:
         workload.final = final_slots(lambda r: first.call("retrieve", r), _PREFIX)
     ids = ("MM-DUR-003",)
