@@ -46,6 +46,7 @@ __all__ = [
     "mebibytes",
     "positive_seconds",
     "reproduction_dir",
+    "write_report",
     "write_reproductions",
 ]
 
@@ -223,6 +224,13 @@ def reproduction_dir(report_path: Path) -> Path:
     return report_path.with_suffix(".repro")
 
 
+def write_report(report: CertificationReport, report_path: Path) -> list[Path]:
+    """Write the JSON report to ``report_path`` and every failure's reproduction beside it
+    (:func:`write_reproductions`); return the reproduction files written."""
+    report_path.write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
+    return write_reproductions(report, report_path)
+
+
 def write_reproductions(report: CertificationReport, report_path: Path) -> list[Path]:
     """Write every failure's reproduction next to the report, one ``ID.py`` each.
 
@@ -318,8 +326,7 @@ def _certify(args: argparse.Namespace) -> int:
         print(line)
     written = None
     if args.report:
-        args.report.write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
-        written = write_reproductions(report, args.report)
+        written = write_report(report, args.report)
     if args.markdown:
         args.markdown.write_text(markdown(report), "utf-8")
     if args.badge:

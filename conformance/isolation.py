@@ -11,7 +11,11 @@ failures and never reach the progress stream.
 from __future__ import annotations
 
 import contextlib
-import encodings.idna  # noqa: F401  (see below)
+
+# A worker is forked while the target's threads run. ``socket.getaddrinfo`` imports the idna
+# codec on its first use; a fork while one of those threads holds that import's lock leaves
+# it held forever in the worker, where the next lookup hangs. Imported here, before any fork.
+import encodings.idna  # noqa: F401
 import faulthandler
 import logging
 import os
@@ -37,10 +41,6 @@ __all__ = [
     "leaked_threads",
     "run_isolated",
 ]
-
-# A worker is forked while the target's threads run. ``socket.getaddrinfo`` imports the idna
-# codec on its first use; a fork while one of those threads holds that import's lock leaves
-# it held forever in the worker, where the next lookup hangs. Imported here, before any fork.
 
 T = TypeVar("T")
 

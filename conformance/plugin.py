@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 from memspec.catalogue import Level, Profile, Scope, catalogue
 from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS, Check, Depth, all_checks
-from memspec.conformance.cli import mebibytes, positive_seconds, write_reproductions
+from memspec.conformance.cli import mebibytes, positive_seconds, write_report
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT
 from memspec.conformance.isolation import DEFAULT_MAX_MEMORY
 from memspec.conformance.report import notes, output_excerpt, summary, table, tally
@@ -477,5 +477,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = None if certification is None else certification.shown()
     if path is None or report is None:
         return
-    path.write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
-    write_reproductions(report, path)
+    write_report(report, path)

@@ -15,7 +15,7 @@ from corpus.correct import CORRECT
 from memspec.conformance import Target, all_checks, certify
 from memspec.reference import AsyncInMemoryManager, InMemoryManager
 from memspec.report import Status
-from through_plugin import certify_through_plugin
+from through_plugin import certified_through_plugin
 
 pytestmark = pytest.mark.filterwarnings("default::memspec.conformance.MemspecWarning")
 
@@ -26,12 +26,6 @@ ALL_CHECKS = all_checks()
 def _certify(factory: Any, **options: Any) -> Any:
     target = Target.from_factory(factory, name=f"corpus:{factory.__name__}")
     return certify(target, depth="quick", seed=7, shrink=False, **options)
-
-
-def _through_plugin(pytester: pytest.Pytester, factory: Any) -> Any:
-    run = certify_through_plugin(pytester, f"{factory.__module__}:{factory.__name__}")
-    run.assert_agrees()
-    return run.report
 
 
 def _messages(report: Any) -> list[str]:
@@ -58,7 +52,7 @@ _CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
     ids=lambda cls: cls.__name__,
 )
 def test_broken_managers_fail_exactly_on_their_bug(manager: Any, pytester: pytest.Pytester) -> None:
-    report = _through_plugin(pytester, manager)
+    report = certified_through_plugin(pytester, manager)
     assert not report.conformant
     assert _failed(report) == set(manager.BREAKS), _messages(report)
 
@@ -76,7 +70,7 @@ def test_race_managers_are_only_blamed_for_concurrency(manager: Any) -> None:
     ids=lambda cls: cls.__name__,
 )
 def test_correct_managers_are_conformant(manager: Any, pytester: pytest.Pytester) -> None:
-    report = _through_plugin(pytester, manager)
+    report = certified_through_plugin(pytester, manager)
     assert _failed(report) == set(), [
         r.message for r in report.requirements if r.status is Status.FAILED
     ]
@@ -84,7 +78,7 @@ def test_correct_managers_are_conformant(manager: Any, pytester: pytest.Pytester
 
 
 def test_a_should_violation_is_a_warning_not_a_failure(pytester: pytest.Pytester) -> None:
-    report = _through_plugin(pytester, LogsMemoryAtInfo)
+    report = certified_through_plugin(pytester, LogsMemoryAtInfo)
     unsettled = [
         f"{r.id} {r.status.value}: {r.message}"
         for r in report.requirements

@@ -19,7 +19,7 @@ from corpus.realistic import REALISTIC
 from memspec.catalogue import Level, catalogue
 from memspec.conformance import Target, all_checks, certify
 from memspec.report import Status
-from through_plugin import certify_through_plugin
+from through_plugin import certified_through_plugin
 
 pytestmark = pytest.mark.filterwarnings("default::memspec.conformance.MemspecWarning")
 
@@ -49,12 +49,6 @@ _CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
 def _certify(factory: Any) -> Any:
     target = Target.from_factory(factory, name=f"corpus:{factory.__name__}")
     return certify(target, depth="quick", seed=7, shrink=False)
-
-
-def _through_plugin(pytester: pytest.Pytester, factory: Any) -> Any:
-    run = certify_through_plugin(pytester, f"{factory.__module__}:{factory.__name__}")
-    run.assert_agrees()
-    return run.report
 
 
 def _failed(report: Any) -> set[str]:
@@ -90,7 +84,7 @@ def test_the_realistic_corpus_is_large() -> None:
 def test_realistic_managers_fail_exactly_on_their_bug(
     manager: Any, pytester: pytest.Pytester
 ) -> None:
-    report = _through_plugin(pytester, manager)
+    report = certified_through_plugin(pytester, manager)
     assert _failed(report) == set(manager.BREAKS)
     musts = {r.id for r in catalogue() if r.level is Level.MUST}
     if set(manager.BREAKS) & musts:
@@ -114,7 +108,7 @@ def test_large_capacity_bounds_are_caught_at_default_depth(manager: Any) -> None
 
 @pytest.mark.parametrize("manager", DESIGNS, ids=lambda cls: cls.__name__)
 def test_correct_designs_are_conformant(manager: Any, pytester: pytest.Pytester) -> None:
-    report = _through_plugin(pytester, manager)
+    report = certified_through_plugin(pytester, manager)
     assert _failed(report) == set(), [
         r.message for r in report.requirements if r.status is Status.FAILED
     ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from memspec.report import CertificationReport, Status
 
-__all__ = ["PluginRun", "certify_through_plugin"]
+__all__ = ["PluginRun", "certified_through_plugin", "certify_through_plugin"]
 
 #: A row of the requirement table for a failed MUST or a SHOULD warning.
 _ROW = re.compile(r"^(MM-[A-Z]+-\d{3}) +(?:MUST|SHOULD) +\S+ +(FAIL|warn)\b")
@@ -61,3 +62,11 @@ def certify_through_plugin(pytester: pytest.Pytester, target: str, seed: int = 7
     report = CertificationReport.model_validate_json(path.read_text("utf-8"))
     table = frozenset(m.group(1) for m in map(_ROW.match, result.outlines) if m)
     return PluginRun(report, table, result)
+
+
+def certified_through_plugin(pytester: pytest.Pytester, factory: Any) -> CertificationReport:
+    """Certify the class or factory ``factory`` through the plugin (seed 7), assert that the
+    plugin's table, exit status and verdict agree with its report, and return the report."""
+    run = certify_through_plugin(pytester, f"{factory.__module__}:{factory.__name__}")
+    run.assert_agrees()
+    return run.report
