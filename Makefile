@@ -14,6 +14,10 @@ MUTATION_ARGS ?=
 # setuptools installs the package-dir mapping in editable mode through an import hook and says
 # so in a nine-line notice on every install; that notice, and only it, is silenced.
 QUIET_EDITABLE := ignore:Editable installation:UserWarning
+# The tests start many Python processes (the command, the docs build, the examples); with
+# bytecode caches (in __pycache__, ignored by git) each compiles the project once instead of
+# on every start. An environment that turns them off is overridden for these targets.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: certify test setup tree lint typecheck schemas pytest docs serve docs-deploy bench mutation clean
 

@@ -17,6 +17,7 @@ import contextlib
 # it held forever in the worker, where the next lookup hangs. Imported here, before any fork.
 import encodings.idna  # noqa: F401
 import faulthandler
+import gc
 import logging
 import os
 import pickle
@@ -120,6 +121,26 @@ def _describe_exit(status: int) -> str:
     return f"exited with status {os.waitstatus_to_exitcode(status)}"
 
 
+def _fork() -> int:
+    """``os.fork()``, with the parent's objects kept out of the child's garbage collections.
+
+    A collection in the child that walked the parent's objects would write to every page
+    holding one, copying them all: frozen, they cost the child nothing. The young
+    generations are collected first, so that garbage made before the fork is not promoted
+    to the oldest generation when the parent unfreezes, where it would linger.
+    """
+    gc.collect(1)
+    gc.freeze()
+    try:
+        pid = os.fork()
+    except BaseException:
+        gc.unfreeze()
+        raise
+    if pid != 0:
+        gc.unfreeze()
+    return pid
+
+
 def call_isolated(
     function: Callable[[], T], *, timeout: float, memory: int = DEFAULT_MAX_MEMORY
 ) -> tuple[T, str]:
@@ -132,7 +153,7 @@ def call_isolated(
     with tempfile.TemporaryFile() as capture:
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:  # pragma: no cover - the child never returns
             os.close(read_fd)
             _in_child(function, write_fd, capture.fileno(), memory)

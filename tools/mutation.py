@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import compileall
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -38,6 +39,7 @@ import io
 import json
 import math
 import os
+import py_compile
 import shlex
 import shutil
 import signal
@@ -184,11 +186,20 @@ def lane_path(pairs: list[tuple[str, str]], repo_path: str) -> str:
 
 
 def build_lane(snapshot_dir: Path, pairs: list[tuple[str, str]], lane: Path) -> None:
+    """Copy the sources into ``lane`` and compile them once.
+
+    The bytecode is checked against a hash of its source at every import, so a mutated file
+    is compiled afresh (and never cached: the lane's environment writes no bytecode) while
+    every other module loads without recompiling, in each of the hundreds of killer runs.
+    """
     shutil.rmtree(lane, ignore_errors=True)
     for folder, lane_folder in pairs:
         shutil.copytree(
             snapshot_dir / folder, lane / lane_folder, ignore=_ignore, dirs_exist_ok=True
         )
+    compileall.compile_dir(
+        lane, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
+    )
 
 
 def lane_env(lane: Path) -> dict[str, str]:
@@ -574,8 +585,84 @@ def _mutant(
 OUTCOMES = ("killed", "survived", "timeout", "skipped", "error", "pending")
 
 
-def summarise(mutants: list[Mutant], header: list[str]) -> str:
-    """The counts per file and every surviving mutant with its diff."""
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    """Why some surviving mutants are harmless: an entry of :data:`REASONS`."""
+
+    path: str
+    function: str
+    kind: str  # one of KINDS
+    reason: str
+    lines: tuple[str, ...] = ()  # the source lines it covers, stripped; none: all of function
+    operators: tuple[str, ...] = ()  # cosmic-ray operator names; none: any
+
+    def covers(self, mutant: Mutant, line_text: str) -> bool:
+        return (
+            mutant.path == self.path
+            and mutant.function == self.function
+            and (not self.lines or line_text.strip() in self.lines)
+            and (not self.operators or mutant.operator.split("/")[-1] in self.operators)
+        )
+
+
+#: ``equivalent``: the four operations behave exactly as before (at most slower or using
+#: more memory). ``outside``: the mutant changes only what the contract leaves to the
+#: implementation and the four operations cannot reach (extra API, options never passed).
+KINDS = ("equivalent", "outside")
+
+#: The surviving mutants' reasons, kept beside the figures they explain.
+REASONS = REPO / "benchmarks" / "mutation-survivors.toml"
+
+
+def load_reasons(path: Path = REASONS) -> list[Reason]:
+    """The entries of ``path``; ``RunError`` naming the entry and field of a bad one."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RunError(f"cannot read {path}: {exc}") from exc
+    reasons = []
+    for index, entry in enumerate(data.get("survivor", [])):
+        where = f"{path.name}: survivor {index + 1}"
+        unknown = set(entry) - {f.name for f in dataclasses.fields(Reason)}
+        if unknown:
+            raise RunError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        for name in ("path", "function", "kind", "reason"):
+            if not isinstance(entry.get(name), str) or not entry[name].strip():
+                raise RunError(f"{where}: {name!r} must be a non-empty string")
+        if entry["kind"] not in KINDS:
+            raise RunError(
+                f"{where}: kind must be one of {', '.join(KINDS)}, not {entry['kind']!r}"
+            )
+        for name in ("lines", "operators"):
+            value = entry.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise RunError(f"{where}: {name!r} must be a list of strings")
+            entry[name] = tuple(v.strip() for v in value)
+        reasons.append(Reason(**entry))
+    return reasons
+
+
+def explain(
+    mutants: list[Mutant], sources: dict[str, list[str]], reasons: list[Reason]
+) -> tuple[list[tuple[Mutant, Reason]], list[Mutant]]:
+    """Pair every surviving mutant with the first reason that covers it; list the rest."""
+    explained, unexplained = [], []
+    for mutant in (m for m in mutants if m.outcome == "survived"):
+        lines = sources.get(mutant.path, [])
+        text = lines[mutant.line - 1] if 0 < mutant.line <= len(lines) else ""
+        reason = next((r for r in reasons if r.covers(mutant, text)), None)
+        if reason is None:
+            unexplained.append(mutant)
+        else:
+            explained.append((mutant, reason))
+    return explained, unexplained
+
+
+def summarise(
+    mutants: list[Mutant], header: list[str], sources: dict[str, list[str]], reasons: list[Reason]
+) -> str:
+    """The counts per file, the survivors each reason covers, and every other survivor with
+    its diff."""
     paths = sorted({m.path for m in mutants})
     rows: list[tuple[str, ...]] = [("file", "mutants", *OUTCOMES)]
     for path in [*paths, "total"]:
@@ -591,11 +678,23 @@ def summarise(mutants: list[Mutant], header: list[str]) -> str:
         )
         for row in rows
     ]
-    survivors = [m for m in mutants if m.outcome == "survived"]
-    out = [*header, "", *table, "", f"surviving mutants: {len(survivors)}"]
-    for m in survivors:
+    explained, unexplained = explain(mutants, sources, reasons)
+    out = [*header, "", *table, ""]
+    out.append(
+        f"surviving mutants: {len(explained) + len(unexplained)}, {len(explained)} explained in "
+        f"{REASONS.relative_to(REPO)}, {len(unexplained)} not"
+    )
+    for reason in reasons:
+        covered = [m for m, r in explained if r is reason]
+        if covered:
+            lines = ", ".join(f"L{line}" for line in sorted({m.line for m in covered}))
+            out.append(
+                f"- {reason.path} {reason.function} ({lines}) x{len(covered)} "
+                f"[{reason.kind}]: {reason.reason}"
+            )
+    for m in unexplained:
         where = f" in {m.function}" if m.function else ""
-        out += ["", f"{m.path}:{m.line}{where}: {m.operator} #{m.occurrence}", m.diff]
+        out += ["", f"UNEXPLAINED {m.path}:{m.line}{where}: {m.operator} #{m.occurrence}", m.diff]
     for m in (m for m in mutants if m.outcome == "timeout"):
         where = f" in {m.function}" if m.function else ""
         out.append(f"timed out: {m.path}:{m.line}{where}: {m.operator} #{m.occurrence}")
@@ -605,6 +704,29 @@ def summarise(mutants: list[Mutant], header: list[str]) -> str:
                 f"{outcome}: {m.path}:{m.line} {m.operator} #{m.occurrence}: {m.output[-500:]}"
             )
     return "\n".join(out) + "\n"
+
+
+def read_sources(paths: set[str]) -> dict[str, list[str]]:
+    """The mutated files as the run copied them (``build/mutation/source``)."""
+    return {
+        path: (SCRATCH / "source" / path).read_text(encoding="utf-8").splitlines()
+        for path in paths
+        if (SCRATCH / "source" / path).is_file()
+    }
+
+
+def report(args: argparse.Namespace) -> int:
+    """Summarise the last run again, with the reasons file as it is now."""
+    try:
+        data = json.loads((SCRATCH / "results.json").read_text(encoding="utf-8"))
+        header = (SCRATCH / "survivors.txt").read_text(encoding="utf-8").splitlines()[:1]
+    except OSError:
+        print("no run to report on: run `make mutation` first", file=sys.stderr)
+        return 2
+    mutants = [Mutant(**item) for item in data]
+    sources, reasons = read_sources({m.path for m in mutants}), load_reasons()
+    print(summarise(mutants, header, sources, reasons), end="")
+    return 1 if explain(mutants, sources, reasons)[1] else 0
 
 
 def _duration(seconds: float) -> str:
@@ -625,6 +747,7 @@ def run(args: argparse.Namespace) -> int:
         print("cosmic-ray is not installed: run `make mutation`", file=sys.stderr)
         return 2
 
+    load_reasons()  # a malformed reasons file fails now, not after the run
     print(f"copying the sources into {SCRATCH.relative_to(REPO)}")
     SCRATCH.mkdir(parents=True, exist_ok=True)
     shutil.copy2(Path(__file__).resolve(), KILLER)
@@ -657,7 +780,7 @@ def run(args: argparse.Namespace) -> int:
         f" {len(lanes)} lanes, timeout {timeout:.0f} s per mutant,"
         f" {_duration(time.monotonic() - started)} in all",
     ]
-    text = summarise(mutants, header)
+    text = summarise(mutants, header, read_sources({t.path for t in targets}), load_reasons())
     (SCRATCH / "survivors.txt").write_text(text, encoding="utf-8")
     results = [dataclasses.asdict(m) for m in mutants]
     (SCRATCH / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
@@ -687,6 +810,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also run the mutants inside function annotations (skipped: equivalent)",
     )
     runner.add_argument("--verbose", action="store_true", help="show cosmic-ray's own output")
+    commands.add_parser(
+        "report", help="summarise the last run again against the reasons file (1: unexplained)"
+    )
     killer = commands.add_parser("kill", help="the test command cosmic-ray runs in a lane")
     killer.add_argument("target", choices=list(TARGETS))
     killer.add_argument("--seed", type=int, required=True)
@@ -694,7 +820,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "kill":
         return kill(TARGETS[args.target], args.seed)
     try:
-        return run(args)
+        return report(args) if args.command == "report" else run(args)
     except RunError as exc:
         print(f"mutation testing stopped: {exc}", file=sys.stderr)
         return 3
