@@ -79,7 +79,7 @@ mutation: $(MUTATION_STAMP)
 	$(BIN)/python tools/mutation.py run $(MUTATION_ARGS)
 
 $(MUTATION_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(BIN)/python -m pip install --quiet -e '.[mutation]'
 	@touch $(MUTATION_STAMP)
 
 clean:
