@@ -590,7 +590,7 @@ class Reason:
     """Why some surviving mutants are harmless: an entry of :data:`REASONS`."""
 
     path: str
-    function: str
+    function: str  # the enclosing function or class, as cosmic-ray names it; "" at module level
     kind: str  # one of KINDS
     reason: str
     lines: tuple[str, ...] = ()  # the source lines it covers, stripped; none: all of function
@@ -599,7 +599,7 @@ class Reason:
     def covers(self, mutant: Mutant, line_text: str) -> bool:
         return (
             mutant.path == self.path
-            and mutant.function == self.function
+            and (mutant.function or "") == self.function
             and (not self.lines or line_text.strip() in self.lines)
             and (not self.operators or mutant.operator.split("/")[-1] in self.operators)
         )
@@ -626,7 +626,10 @@ def load_reasons(path: Path = REASONS) -> list[Reason]:
         unknown = set(entry) - {f.name for f in dataclasses.fields(Reason)}
         if unknown:
             raise RunError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-        for name in ("path", "function", "kind", "reason"):
+        entry.setdefault("function", "")
+        if not isinstance(entry["function"], str):
+            raise RunError(f"{where}: 'function' must be a string ('' for module level)")
+        for name in ("path", "kind", "reason"):
             if not isinstance(entry.get(name), str) or not entry[name].strip():
                 raise RunError(f"{where}: {name!r} must be a non-empty string")
         if entry["kind"] not in KINDS:
