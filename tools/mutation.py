@@ -21,8 +21,10 @@ Before the mutants, every lane certifies the unmutated copy (which must pass, an
 the per-mutant timeout) and lane 0 certifies a deliberate mutant of each file (which must be
 killed, and must be seen by the killer): proof that the mutated file is the one imported.
 
-The summary, every surviving mutant with its diff, and the counts go to standard output;
-``build/mutation/survivors.txt`` and ``build/mutation/results.json`` keep them.
+The counts, and every surviving mutant paired with its reason from
+``benchmarks/mutation-survivors.toml`` (or listed with its diff as unexplained), go to standard
+output; ``build/mutation/survivors.txt`` and ``build/mutation/results.json`` keep them, and
+``report`` pairs the last run's survivors with the reasons file again.
 """
 
 from __future__ import annotations
@@ -692,7 +694,7 @@ def summarise(
         if covered:
             lines = ", ".join(f"L{line}" for line in sorted({m.line for m in covered}))
             out.append(
-                f"- {reason.path} {reason.function} ({lines}) x{len(covered)} "
+                f"- {reason.path} {reason.function or '(module)'} ({lines}) x{len(covered)} "
                 f"[{reason.kind}]: {reason.reason}"
             )
     for m in unexplained:
