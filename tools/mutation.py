@@ -596,14 +596,12 @@ class Reason:
     kind: str  # one of KINDS
     reason: str
     lines: tuple[str, ...] = ()  # the source lines it covers, stripped; none: all of function
-    operators: tuple[str, ...] = ()  # cosmic-ray operator names; none: any
 
     def covers(self, mutant: Mutant, line_text: str) -> bool:
         return (
             mutant.path == self.path
             and (mutant.function or "") == self.function
             and (not self.lines or line_text.strip() in self.lines)
-            and (not self.operators or mutant.operator.split("/")[-1] in self.operators)
         )
 
 
@@ -638,11 +636,10 @@ def load_reasons(path: Path = REASONS) -> list[Reason]:
             raise RunError(
                 f"{where}: kind must be one of {', '.join(KINDS)}, not {entry['kind']!r}"
             )
-        for name in ("lines", "operators"):
-            value = entry.get(name, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise RunError(f"{where}: {name!r} must be a list of strings")
-            entry[name] = tuple(v.strip() for v in value)
+        value = entry.get("lines", [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RunError(f"{where}: 'lines' must be a list of strings")
+        entry["lines"] = tuple(v.strip() for v in value)
         reasons.append(Reason(**entry))
     return reasons
 
@@ -663,11 +660,14 @@ def explain(
     return explained, unexplained
 
 
+Pairing = tuple[list[tuple[Mutant, Reason]], list[Mutant]]
+
+
 def summarise(
-    mutants: list[Mutant], header: list[str], sources: dict[str, list[str]], reasons: list[Reason]
+    mutants: list[Mutant], header: list[str], pairing: Pairing, reasons: list[Reason]
 ) -> str:
-    """The counts per file, the survivors each reason covers, and every other survivor with
-    its diff."""
+    """The counts per file, the survivors each reason covers (``pairing``, from
+    :func:`explain`), and every other survivor with its diff."""
     paths = sorted({m.path for m in mutants})
     rows: list[tuple[str, ...]] = [("file", "mutants", *OUTCOMES)]
     for path in [*paths, "total"]:
@@ -683,7 +683,7 @@ def summarise(
         )
         for row in rows
     ]
-    explained, unexplained = explain(mutants, sources, reasons)
+    explained, unexplained = pairing
     out = [*header, "", *table, ""]
     out.append(
         f"surviving mutants: {len(explained) + len(unexplained)}, {len(explained)} explained in "
@@ -728,10 +728,10 @@ def report(args: argparse.Namespace) -> int:
     except OSError:
         print("no run to report on: run `make mutation` first", file=sys.stderr)
         return 2
-    mutants = [Mutant(**item) for item in data]
-    sources, reasons = read_sources({m.path for m in mutants}), load_reasons()
-    print(summarise(mutants, header, sources, reasons), end="")
-    return 1 if explain(mutants, sources, reasons)[1] else 0
+    mutants, reasons = [Mutant(**item) for item in data], load_reasons()
+    pairing = explain(mutants, read_sources({m.path for m in mutants}), reasons)
+    print(summarise(mutants, header, pairing, reasons), end="")
+    return 1 if pairing[1] else 0
 
 
 def _duration(seconds: float) -> str:
@@ -785,7 +785,9 @@ def run(args: argparse.Namespace) -> int:
         f" {len(lanes)} lanes, timeout {timeout:.0f} s per mutant,"
         f" {_duration(time.monotonic() - started)} in all",
     ]
-    text = summarise(mutants, header, read_sources({t.path for t in targets}), load_reasons())
+    reasons = load_reasons()
+    pairing = explain(mutants, read_sources({t.path for t in targets}), reasons)
+    text = summarise(mutants, header, pairing, reasons)
     (SCRATCH / "survivors.txt").write_text(text, encoding="utf-8")
     results = [dataclasses.asdict(m) for m in mutants]
     (SCRATCH / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
