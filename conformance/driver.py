@@ -114,32 +114,59 @@ class Driver:
             except (SystemExit, KeyboardInterrupt) as exc:
                 raise TargetAborted(f"{label} raised {type(exc).__name__}({exc})") from None
 
-        return self._wait(runner(), label)
+        coroutine = runner()
+        return self._wait(
+            lambda: asyncio.run_coroutine_threadsafe(coroutine, self._loop),
+            label,
+            unsent=coroutine.close,
+        )
 
     def run_sync(self, function: Callable[[], T], *, label: str = "call") -> T:
-        """Call ``function()`` on the driver's thread and return its result, within the limit."""
+        """Call ``function()`` on the driver's thread and return its result, within the limit.
 
-        async def runner() -> T:
-            try:
-                return function()
-            except (SystemExit, KeyboardInterrupt) as exc:
-                raise TargetAborted(f"{label} raised {type(exc).__name__}({exc})") from None
+        The call is a plain callback on the loop, not a task: a sync call has nothing to
+        await, and the hop costs half as much, which counts over the thousands of calls a
+        certification makes."""
 
-        return self._wait(runner(), label)
+        def submit() -> concurrent.futures.Future[T]:
+            future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
-    def _wait(self, coroutine: Coroutine[Any, Any, T], label: str) -> T:
+            def call() -> None:
+                if not future.set_running_or_notify_cancel():
+                    return
+                try:
+                    future.set_result(function())
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    aborted = TargetAborted(f"{label} raised {type(exc).__name__}({exc})")
+                    future.set_exception(aborted)
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+            self._loop.call_soon_threadsafe(call)
+            return future
+
+        return self._wait(submit, label)
+
+    def _wait(
+        self,
+        submit: Callable[[], concurrent.futures.Future[T]],
+        label: str,
+        unsent: Callable[[], object] = lambda: None,
+    ) -> T:
+        """Start the call with ``submit()`` and wait for its result within the limit;
+        ``unsent()`` cleans up when the call is refused before it starts."""
         if self._hung is not None:
-            coroutine.close()
+            unsent()
             raise CallTimeout(f"not called: an earlier {self._hung} call never returned")
         limit, reason = self.timeout, f"{label} did not return within {self.timeout:g} s"
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
-                coroutine.close()
+                unsent()
                 raise CallTimeout(f"not called: the check ran out of its time limit ({label})")
             if left < limit:
                 limit, reason = left, f"{label} was still running when the check's time ran out"
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        future = submit()
         try:
             return future.result(limit)
         except concurrent.futures.TimeoutError:
