@@ -43,7 +43,7 @@ DEFAULT_CHECK_TIMEOUT = 300.0
 #: How hard the randomised checks search, per depth: hypothesis examples and steps per example.
 DEPTHS: dict[str, dict[str, int]] = {
     "quick": {
-        "examples": 25,
+        "examples": 15,
         "steps": 20,
         "rounds": 60,
         "threads": 4,

@@ -12,6 +12,7 @@ the requirement IDs it breaks and a runnable Python snippet that replays it.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -147,7 +148,7 @@ class _Blame:
             if got == previous + expected:
                 return ("MM-STORE-003",)
             # Plain texts are MM-STORE-002's; unusual or large ones are fidelity's.
-            return ("MM-STORE-002",) if all(map(_plain, expected)) else _fidelity(expected)
+            return ("MM-STORE-002",) if all(map(_plain, expected)) else _fidelity(expected, got)
         if operation == "update":
             if not expected:
                 return ("MM-TTL-003",) if machine.expired_before_update else ("MM-UPD-003",)
@@ -164,9 +165,25 @@ def _plain(text: str) -> bool:
     return 0 < len(text) <= 64 and text.isascii() and text.isprintable() and text == text.strip()
 
 
-def _fidelity(expected: list[str]) -> tuple[str, ...]:
-    large = any(len(text.encode("utf-8", "surrogatepass")) >= 1 << 20 for text in expected)
-    return ("MM-FID-002",) if large else ("MM-FID-001",)
+def _large(text: str) -> bool:
+    return len(text.encode("utf-8", "surrogatepass")) >= 1 << 20
+
+
+def _fidelity(expected: list[str], got: list[str]) -> tuple[str, ...]:
+    """The fidelity requirements the witness contradicts, by the items that did not come
+    back exactly: MM-FID-002 for a large one, MM-FID-001 for any other. When every item came
+    back but the list differs (order, extras), the largest item written decides."""
+    lost = Counter(expected) - Counter(got)
+    if not lost:
+        return ("MM-FID-002",) if any(map(_large, expected)) else ("MM-FID-001",)
+    return tuple(
+        requirement
+        for requirement, applies in (
+            ("MM-FID-001", any(not _large(text) for text in lost)),
+            ("MM-FID-002", any(_large(text) for text in lost)),
+        )
+        if applies
+    )
 
 
 def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMachine]:
@@ -343,20 +360,15 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             if self.driver is None or not self.touched:
                 return
             slots = sorted(self.touched, key=repr)
-            results = self.call(
+            # Every touched slot read, then every one read again, in one hop.
+            both = self.call(
                 lambda: self.driver.call_many(  # type: ignore[union-attr]
-                    "retrieve", [_request(slot) for slot in slots]
+                    "retrieve", [_request(slot) for slot in slots + slots]
                 ),
                 ("MM-RETR-001",),
                 "retrieve",
             )
-            again = self.call(
-                lambda: self.driver.call_many(  # type: ignore[union-attr]
-                    "retrieve", [_request(slot) for slot in slots]
-                ),
-                ("MM-RETR-001",),
-                "retrieve",
-            )
+            results, again = both[: len(slots)], both[len(slots) :]
             for slot, first, second in zip(slots, results, again, strict=True):
                 one, two = item_texts(first), item_texts(second)
                 if isinstance(one, list) and one != two:
