@@ -176,14 +176,9 @@ def _fidelity(expected: list[str], got: list[str]) -> tuple[str, ...]:
     lost = Counter(expected) - Counter(got)
     if not lost:
         return ("MM-FID-002",) if any(map(_large, expected)) else ("MM-FID-001",)
-    return tuple(
-        requirement
-        for requirement, applies in (
-            ("MM-FID-001", any(not _large(text) for text in lost)),
-            ("MM-FID-002", any(_large(text) for text in lost)),
-        )
-        if applies
-    )
+    sizes = {_large(text) for text in lost}  # each lost text encoded once
+    by_size = (("MM-FID-001", False), ("MM-FID-002", True))
+    return tuple(requirement for requirement, large in by_size if large in sizes)
 
 
 def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMachine]:
