@@ -12,9 +12,9 @@ one-key script keeps the stored metadata), retrieve is ``GET``, delete is ``DEL`
 
 Connections come from a bounded pool that callers wait on (:class:`ConnectionSettings`):
 any number of threads or tasks share one manager, each waiting at most ``pool_timeout`` for a
-connection. A call is retried only after a connection error (a pooled connection the server
-closed, say after a restart), never after a timeout, so a write is sent twice only when the
-first attempt cannot have reached the server whole. Failures raise
+connection (tasks in the order they asked). A call is retried only after a connection error
+(a pooled connection the server closed, say after a restart), never after a timeout, so a
+write is sent twice only when the first attempt cannot have reached the server whole. Failures raise
 :class:`~memspec.MemoryBackendError`, whose outcome is indeterminate (``MM-ERR-002``); nothing
 is ever turned into an empty result. Credentials never appear in ``repr``, log records or
 error messages (:mod:`memspec.reference.redaction`).
@@ -279,8 +279,8 @@ class _Codec:
 
 
 class _AsyncGate:
-    """Per event loop, for an async cluster manager: the bound on calls in flight, and the
-    one-time discovery of the cluster's topology."""
+    """Per event loop, for an async manager: the bound on calls in flight, a first come,
+    first served queue for them, and on a cluster the one-time discovery of its topology."""
 
     def __init__(self, max_connections: int) -> None:
         self.semaphore = asyncio.Semaphore(max_connections)
@@ -398,23 +398,26 @@ class _RedisManager:
                 gate.release()
 
     async def _arun(self, operation: str, call: Any, *args: Any, **options: Any) -> Any:
-        """The async twin of :meth:`_run`."""
-        if not self.cluster:
-            try:
-                return await call(*args, **options)
-            except _REDIS_FAILURES as exc:
-                raise self._codec.failure(operation, exc) from exc
+        """The async twin of :meth:`_run`. Callers queue first come, first served on the
+        event loop's gate: redis-py's asyncio pools hand a freed connection to whichever
+        task asks next, so under load one caller could wait out ``pool_timeout`` while
+        later ones go ahead."""
         loop = asyncio.get_running_loop()
         gate = self._async_gates.get(loop)
         if gate is None:
             gate = _AsyncGate(self.settings.max_connections)
             self._async_gates = {loop: gate}
+        semaphore = gate.semaphore
+        if semaphore.locked():
+            try:
+                async with asyncio.timeout(self.settings.pool_timeout):
+                    await semaphore.acquire()
+            except TimeoutError:
+                raise self._codec.error(operation, self._busy()) from None
+        else:
+            await semaphore.acquire()  # returns at once
         try:
-            await asyncio.wait_for(gate.semaphore.acquire(), self.settings.pool_timeout)
-        except TimeoutError:
-            raise self._codec.error(operation, self._busy()) from None
-        try:
-            if not gate.ready:
+            if not gate.ready and self.cluster:
                 # redis-py's async cluster client, first used by many tasks at once,
                 # discovers the topology in each of them and breaks its own connections;
                 # one task discovers it while the others wait.
@@ -426,7 +429,7 @@ class _RedisManager:
         except _REDIS_FAILURES as exc:
             raise self._codec.failure(operation, exc) from exc
         finally:
-            gate.semaphore.release()
+            semaphore.release()
 
     def _busy(self) -> str:
         return (
