@@ -45,7 +45,7 @@ DEPTHS: dict[str, dict[str, int]] = {
     "quick": {
         "examples": 15,
         "steps": 20,
-        "rounds": 60,
+        "rounds": 40,
         "threads": 4,
         "operations": 80,
         "workloads": 4,

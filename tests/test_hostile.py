@@ -59,7 +59,7 @@ def test_a_target_that_exits_the_process_is_not_conformant(tmp_path: Path) -> No
 
 def test_a_call_holding_the_gil_is_killed(tmp_path: Path) -> None:
     code, output, data = _certify(
-        "corpus.hostile:HoldsTheGIL", tmp_path, "--check-timeout", "1", "--max-time", "10"
+        "corpus.hostile:HoldsTheGIL", tmp_path, "--check-timeout", "1", "--max-time", "4"
     )
     assert code == 1, output
     assert any("killed" in message for message in _failed(data).values())
@@ -94,7 +94,7 @@ def test_a_should_warning_such_as_a_leaked_thread_fails_a_strict_run(tmp_path: P
 
 def test_runaway_memory_is_stopped_by_the_limit(tmp_path: Path) -> None:
     code, output, data = _certify(
-        "corpus.hostile:EatsMemory", tmp_path, "--profile", "core", "--max-memory", "512"
+        "corpus.hostile:EatsMemory", tmp_path, "--profile", "core", "--max-memory", "192"
     )
     assert code == 1, output
     assert any("MemoryError" in message for message in _failed(data).values())
