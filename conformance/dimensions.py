@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import string
 import threading
 from collections.abc import Callable, Iterator
 from types import MappingProxyType, SimpleNamespace
@@ -135,7 +136,7 @@ def _sizes(context: Context) -> None:
 
 def _pairs(length: int) -> Iterator[tuple[str, str]]:
     """IDs of ``length`` characters that differ only at the end, or only at the start."""
-    body = "".join(chr(ord("a") + n % 26) for n in range(length - 1))
+    body = (string.ascii_lowercase * (length // 26 + 1))[: length - 1]
     yield body + "1", body + "2"
     yield "1" + body, "2" + body
 
