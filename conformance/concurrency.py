@@ -406,11 +406,13 @@ def _expiry_race(context: Context) -> None:
 
 
 #: Slots written before the churn threads start, per depth: sweeps have a large map to walk.
-#: Race detection is held to its rate at default depth; quick depth is a first look and
-#: runs a quarter of default's writes.
 _CHURN = {"quick": 1000, "default": 5000, "thorough": 20000}
-#: New slots each of the four churn threads writes, per depth.
+#: New slots each of the four churn threads writes, per depth, in a yielding round and in a
+#: free-running one. Free-running rounds cost less per write and hit a window only where a
+#: switch lands in it, so they write more; race detection is held to its rate at default
+#: depth, and quick depth, a first look, yields a quarter as often.
 _CHURN_WRITES = {"quick": 250, "default": 2000, "thorough": 5000}
+_CHURN_FREE_WRITES = {"quick": 1000, "default": 4000, "thorough": 10000}
 _CHURN_ROUNDS = {"quick": 2, "default": 4, "thorough": 6}
 
 
@@ -438,9 +440,8 @@ def _churn_round(context: Context, *, yielding: bool) -> None:
         driver.call_many("store", [_single(name, "old") for name in old[start : start + 1000]])
     if clock is not None:
         clock.advance(10 + 2.0**-10)  # every old slot is now expired, waiting for a sweep
-    # Free-running rounds cost less per write and hit a window only where a switch lands in
-    # it, so they write twice as many slots.
-    threads, per_thread = 4, _CHURN_WRITES[context.depth] * (1 if yielding else 2)
+    writes = _CHURN_WRITES if yielding else _CHURN_FREE_WRITES
+    threads, per_thread = 4, writes[context.depth]
     barrier = threading.Barrier(threads, timeout=context.timeout)
     errors: list[str] = []
 
