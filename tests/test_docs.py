@@ -90,6 +90,10 @@ def test_every_python_block_runs_and_prints_what_is_shown(
 MKDOCS = str(Path(sys.executable).parent / "mkdocs")
 
 
+#: The tests that read the built site run on one worker, so that it is built once.
+SITE_GROUP = pytest.mark.xdist_group("docs-site")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built with ``mkdocs build --strict`` in a fresh copy, with no other step."""
@@ -137,6 +141,7 @@ def test_mkdocs_serve_works_in_a_fresh_clone(tmp_path: Path) -> None:
         server.wait(10)
 
 
+@SITE_GROUP
 def test_the_guide_lists_every_option_of_the_command(site: Path) -> None:
     from memspec.conformance.cli import build_parser
 
@@ -198,6 +203,7 @@ def _dom(browser: str, url: str, profile: Path) -> str:
     return run.stdout
 
 
+@SITE_GROUP
 def test_the_site_renders_in_a_browser(served: str, site: Path, tmp_path: Path) -> None:
     browser = _browser()
     home = _dom(browser, f"{served}/index.html", tmp_path / "profile-home")
@@ -237,6 +243,7 @@ window.addEventListener("load", () => {
 """
 
 
+@SITE_GROUP
 def test_no_code_block_overflows_at_1280_px(served: str, site: Path, tmp_path: Path) -> None:
     browser = _browser()
     (site / "overflow-probe.html").write_text(OVERFLOW_PROBE, "utf-8")
