@@ -410,7 +410,7 @@ _CHURN = {"quick": 1000, "default": 5000, "thorough": 20000}
 #: New slots each of the four churn threads writes, per depth, in a yielding round and in a
 #: free-running one. Free-running rounds cost less per write and hit a window only where a
 #: switch lands in it, so they write more; race detection is held to its rate at default
-#: depth, and quick depth, a first look, yields a quarter as often.
+#: depth; quick depth, a first look, writes far fewer.
 _CHURN_WRITES = {"quick": 250, "default": 2000, "thorough": 5000}
 _CHURN_FREE_WRITES = {"quick": 1000, "default": 4000, "thorough": 10000}
 _CHURN_ROUNDS = {"quick": 2, "default": 4, "thorough": 6}

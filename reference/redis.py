@@ -14,10 +14,10 @@ Connections come from a bounded pool that callers wait on (:class:`ConnectionSet
 any number of threads or tasks share one manager, each waiting at most ``pool_timeout`` for a
 connection (tasks in the order they asked). A call is retried only after a connection error
 (a pooled connection the server closed, say after a restart), never after a timeout, so a
-write is sent twice only when the first attempt cannot have reached the server whole. Failures raise
-:class:`~memspec.MemoryBackendError`, whose outcome is indeterminate (``MM-ERR-002``); nothing
-is ever turned into an empty result. Credentials never appear in ``repr``, log records or
-error messages (:mod:`memspec.reference.redaction`).
+write is sent twice only when the first attempt cannot have reached the server whole.
+Failures raise :class:`~memspec.MemoryBackendError`, whose outcome is indeterminate
+(``MM-ERR-002``); nothing is ever turned into an empty result. Credentials never appear in
+``repr``, log records or error messages (:mod:`memspec.reference.redaction`).
 """
 
 from __future__ import annotations
