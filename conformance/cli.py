@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=mebibytes,
         default=DEFAULT_MAX_MEMORY,
         metavar="MIB",
-        help="address space each check's worker process may add, in MiB "
+        help="address space each check may add to its worker process, in MiB "
         f"(default {DEFAULT_MAX_MEMORY // MIB})",
     )
     run.add_argument(

@@ -1,11 +1,16 @@
-"""Running the target where it cannot break the harness: one forked worker per check.
+"""Running the target where it cannot break the harness: checks in forked workers.
 
-Every check runs in a child process forked for it. Whatever the target does there, whether it
-calls ``os._exit``, crashes, hangs while holding the GIL, raises ``SystemExit``, eats memory,
-leaks threads or floods the logs, the parent sees a result or a dead or overdue child, and
-turns either into a :class:`~memspec.conformance.results.CheckOutcome`. The child's standard
-output, standard error and log records go to a file; they are attached to the check's
-failures and never reach the progress stream.
+The checks of a run go, in order, through a child process forked for them. Whatever the
+target does there, whether it calls ``os._exit``, crashes, hangs while holding the GIL, raises
+``SystemExit``, eats memory, leaks threads or floods the logs, the parent sees a result or a
+dead or overdue child, and turns either into a
+:class:`~memspec.conformance.results.CheckOutcome`. The child's standard output, standard
+error and log records go to a file; they are attached to the check's failures and never
+reach the progress stream.
+
+One worker serves check after check, because a fork costs far more than most checks. A check
+that kills or overruns its worker is judged again as the first check of a fresh one, so a
+failure of that kind is always blamed on a worker that nothing but that check has touched.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import pickle
 import resource
 import select
 import signal
+import struct
 import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from memspec.conformance.checks import Check, Context, run_check
@@ -37,9 +44,11 @@ from memspec.conformance.results import CheckOutcome, Failure
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
+    "CheckEvent",
     "WorkerFailed",
     "call_isolated",
     "leaked_threads",
+    "run_checks_isolated",
     "run_isolated",
 ]
 
@@ -71,23 +80,40 @@ def _address_space() -> int:
         return 0
 
 
+def _capture_output(capture_fd: int) -> None:
+    """In a worker: standard output, standard error and log records go to ``capture_fd``."""
+    os.dup2(capture_fd, 1)
+    os.dup2(capture_fd, 2)
+    # Whatever the parent had bound (pytest's capture, redirect_stdout), the target's
+    # prints go to the capture file.
+    sys.stdout = open(1, "w", 1, "utf-8", "replace", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", 1, "utf-8", "replace", closefd=False)  # noqa: SIM115
+    if faulthandler.is_enabled():  # a crash report belongs with the target's output
+        faulthandler.enable(file=sys.stderr)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
+def _flush() -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _in_child(function: Callable[[], Any], write_fd: int, capture_fd: int, memory: int) -> None:
     """The child's side: run ``function`` with output captured, send the result, exit."""
     try:
-        os.dup2(capture_fd, 1)
-        os.dup2(capture_fd, 2)
-        # Whatever the parent had bound (pytest's capture, redirect_stdout), the target's
-        # prints go to the capture file.
-        sys.stdout = open(1, "w", 1, "utf-8", "replace", closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", 1, "utf-8", "replace", closefd=False)  # noqa: SIM115
-        if faulthandler.is_enabled():  # a crash report belongs with the target's output
-            faulthandler.enable(file=sys.stderr)
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        _capture_output(capture_fd)
         if memory > 0:
             limit = _address_space() + memory
             with contextlib.suppress(ValueError, OSError):
@@ -96,16 +122,12 @@ def _in_child(function: Callable[[], Any], write_fd: int, capture_fd: int, memor
             result: tuple[str, Any] = ("ok", function())
         except BaseException as exc:  # the target may raise anything, SystemExit included
             result = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
+        _flush()
         try:
             data = pickle.dumps(result)
         except Exception as exc:
             data = pickle.dumps(("error", f"the result could not be sent back: {exc!r}"))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view) :]
+        _write_all(write_fd, data)
     finally:
         os._exit(0)
 
@@ -243,6 +265,252 @@ def _check_in_child(check: Check, context: Context) -> CheckOutcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class CheckEvent:
+    """A check of :func:`run_checks_isolated` starting (``outcome is None``) or judged."""
+
+    index: int
+    """The check's position in the sequence given."""
+    outcome: CheckOutcome | None = None
+    seconds: float = 0.0
+    """How long the check took, from its first start (judged events only)."""
+
+
+#: A frame from a worker: its length, then the pickled message.
+_LENGTH = struct.Struct("!I")
+
+
+def _send(fd: int, message: tuple[Any, ...]) -> None:
+    try:
+        data = pickle.dumps(message)
+    except Exception as exc:  # an outcome the target made unpicklable
+        data = pickle.dumps(
+            ("error", message[1], f"the result could not be sent back: {exc!r}", "")
+        )
+    _write_all(fd, _LENGTH.pack(len(data)) + data)
+
+
+def _captured_since(fd: int, offset: int) -> str:
+    """The end of what the capture file ``fd`` received since ``offset``."""
+    _flush()
+    end = os.lseek(fd, 0, os.SEEK_END)
+    start = max(offset, end - _OUTPUT_LIMIT * 4)
+    text = os.pread(fd, end - start, start).decode("utf-8", "replace")
+    return text[-_OUTPUT_LIMIT:]
+
+
+def _limit_memory(memory: int) -> None:
+    """Let the address space grow by at most ``memory`` bytes from here (soft limit)."""
+    if memory <= 0:
+        return
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    soft = _address_space() + memory
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _serve_checks(
+    checks: Sequence[Check],
+    first: int,
+    context_for: Callable[[Check], Context],
+    write_fd: int,
+    capture_fd: int,
+    memory: int,
+    deadline: float | None,
+) -> None:
+    """A worker's side: run ``checks[first:]`` in order, a frame for each start and result,
+    until one raises out of the harness or the run's ``deadline`` passes; then exit."""
+    try:
+        _capture_output(capture_fd)
+        for index in range(first, len(checks)):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            check = checks[index]
+            _flush()
+            offset = os.lseek(capture_fd, 0, os.SEEK_END)
+            _send(write_fd, ("start", index, offset))
+            _limit_memory(memory)
+            try:
+                outcome = _check_in_child(check, context_for(check))
+            except BaseException as exc:  # the target may raise anything, SystemExit included
+                reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                _send(write_fd, ("error", index, reason, _captured_since(capture_fd, offset)))
+                break
+            _send(write_fd, ("done", index, outcome, _captured_since(capture_fd, offset)))
+    finally:
+        os._exit(0)
+
+
+def _failed(check: Check, reason: str, output: str) -> CheckOutcome:
+    """The outcome of a check whose worker died, overran or raised: all its requirements
+    fail with the reason and the target's last output."""
+    outcome = CheckOutcome(check=check.name)
+    outcome.fail(
+        Failure(check.requirements, f"{check.name}: the check {reason}").with_output(
+            output.strip() or None
+        )
+    )
+    return outcome
+
+
+def _with_output(outcome: CheckOutcome, output: str) -> CheckOutcome:
+    if outcome.failures and output.strip():
+        outcome.failures = [f.with_output(output.strip()) for f in outcome.failures]
+    return outcome
+
+
+class _Worker:
+    """The parent's side of one worker: its process, its frames and its capture file."""
+
+    def __init__(
+        self,
+        checks: Sequence[Check],
+        first: int,
+        context_for: Callable[[Check], Context],
+        memory: int,
+        deadline: float | None,
+    ) -> None:
+        self.capture = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        read_fd, write_fd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            self.pid = _fork()
+        except BaseException:
+            os.close(read_fd)
+            os.close(write_fd)
+            self.capture.close()
+            raise
+        if self.pid == 0:  # pragma: no cover - the child never returns
+            os.close(read_fd)
+            _serve_checks(
+                checks, first, context_for, write_fd, self.capture.fileno(), memory, deadline
+            )
+        os.close(write_fd)
+        self.read_fd = read_fd
+        self.buffer = b""
+        self.closed = False
+        self.offset = 0  # where the capture file stood when the running check started
+
+    def next_frame(self, until: float) -> tuple[Any, ...] | None:
+        """The next frame; ``None`` when the worker closed its pipe. Raises ``TimeoutError``
+        when none came by ``until`` (a ``time.monotonic()`` reading)."""
+        while True:
+            if len(self.buffer) >= _LENGTH.size:
+                (size,) = _LENGTH.unpack_from(self.buffer)
+                if len(self.buffer) >= _LENGTH.size + size:
+                    data = self.buffer[_LENGTH.size : _LENGTH.size + size]
+                    self.buffer = self.buffer[_LENGTH.size + size :]
+                    frame: tuple[Any, ...] = pickle.loads(data)
+                    return frame
+            if self.closed:
+                return None
+            left = until - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.read_fd], [], [], left)
+            if ready:
+                chunk = os.read(self.read_fd, 1 << 16)
+                if chunk:
+                    self.buffer += chunk
+                else:
+                    self.closed = True
+
+    def output_since_start(self) -> str:
+        """The end of what the worker printed since its running check started."""
+        end = self.capture.seek(0, os.SEEK_END)
+        self.capture.seek(max(self.offset, end - _OUTPUT_LIMIT * 4))
+        return self.capture.read().decode("utf-8", "replace")[-_OUTPUT_LIMIT:]
+
+    def end(self, kill: bool) -> int:
+        """Reap the worker (killing it first if ``kill``); its wait status."""
+        os.close(self.read_fd)
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            return os.waitpid(self.pid, 0)[1]
+        return _reap(self.pid)
+
+    def close(self) -> None:
+        self.capture.close()
+
+
+def run_checks_isolated(
+    checks: Sequence[Check],
+    context_for: Callable[[Check], Context],
+    *,
+    check_timeout: float,
+    memory: int = DEFAULT_MAX_MEMORY,
+    deadline: float | None = None,
+) -> Iterator[CheckEvent]:
+    """Run ``checks`` in order in forked workers; an event as each starts and as each is judged.
+
+    A worker runs check after check. One that dies, raises out of the harness or runs past
+    ``check_timeout`` plus a grace period (it is killed then) is replaced: the check it was
+    running is judged again as the first check of a fresh worker, and fails every
+    requirement it covers only if it kills or overruns that one too (or the run reached
+    ``deadline``, a ``time.monotonic()`` reading). No check starts after ``deadline``; the
+    events stop there. Each check may grow the worker's address space by ``memory`` bytes.
+    """
+    index = 0
+    started: dict[int, float] = {}
+    while index < len(checks):
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        first = index
+        worker = _Worker(checks, first, context_for, memory, deadline)
+        running: int | None = None
+        reason = output = ""
+        kill = False
+        since = time.monotonic()
+        try:
+            while True:
+                until = since + check_timeout + _GRACE
+                if deadline is not None:
+                    until = min(until, deadline)
+                try:
+                    frame = worker.next_frame(until)
+                except TimeoutError:
+                    kill = True
+                    reason = f"did not finish within {until - since:g} s and was killed"
+                    break
+                if frame is None:
+                    break
+                kind, at = frame[0], frame[1]
+                if kind == "start":
+                    running, since, worker.offset = at, time.monotonic(), frame[2]
+                    if at not in started:
+                        started[at] = since
+                        yield CheckEvent(at)
+                elif kind == "done":
+                    running, index, since = None, at + 1, time.monotonic()
+                    outcome = _with_output(frame[2], frame[3])
+                    yield CheckEvent(at, outcome, since - started[at])
+                else:  # "error": the check raised out of the harness; the worker stops
+                    reason, output, kill = frame[2], frame[3], True
+                    break
+        finally:
+            status = worker.end(kill)
+            if running is not None and not output:
+                output = worker.output_since_start()
+            worker.close()
+        if running is None:
+            if index == first:  # the worker stopped before its first check: the deadline
+                return
+            continue
+        if not reason:
+            reason = f"the worker process {_describe_exit(status)} before it finished"
+        overdue = deadline is not None and time.monotonic() >= deadline
+        if running == first or overdue:
+            outcome = _failed(checks[running], reason, output)
+            yield CheckEvent(running, outcome, time.monotonic() - started[running])
+            index = running + 1
+        else:
+            index = running
+
+
 def run_isolated(
     check: Check,
     context: Context,
@@ -257,21 +525,15 @@ def run_isolated(
     A worker that dies or is killed fails every requirement the check covers, with the
     reason and the target's last output.
     """
-    limit = context.check_timeout + _GRACE
-    if deadline is not None:
-        limit = max(0.0, min(limit, deadline - time.monotonic()))
-    try:
-        outcome, output = call_isolated(
-            lambda: _check_in_child(check, context), timeout=limit, memory=memory
-        )
-    except WorkerFailed as exc:
-        outcome = CheckOutcome(check=check.name)
-        outcome.fail(
-            Failure(check.requirements, f"{check.name}: the check {exc}").with_output(
-                exc.output.strip() or None
-            )
-        )
-        return outcome
-    if outcome.failures and output.strip():
-        outcome.failures = [f.with_output(output.strip()) for f in outcome.failures]
+    for event in run_checks_isolated(
+        [check],
+        lambda _: context,
+        check_timeout=context.check_timeout,
+        memory=memory,
+        deadline=deadline,
+    ):
+        if event.outcome is not None:
+            return event.outcome
+    outcome = CheckOutcome(check=check.name)
+    outcome.skip(check.requirements, "not run: the run reached its time limit")
     return outcome

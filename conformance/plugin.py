@@ -1,6 +1,6 @@
 """The pytest plugin: ``pytest --memspec-target=module:attr`` certifies a manager in a test run.
 
-The run is the same as ``memspec certify``'s: the same checks, each in a forked worker, the
+The run is the same as ``memspec certify``'s: the same checks, in forked workers, the
 same judging, the same verdict. Each requirement of the selected profiles that a check judges
 becomes one test item, named after the requirement and the checks that judge it, e.g.
 ``memspec::MM-TTL-002[vector:ttl-boundary,timing:real-time]``, so ``-k MM-TTL-002`` or
@@ -195,7 +195,7 @@ class Certification:
 def _uncaptured(config: pytest.Config) -> Iterator[None]:
     """Suspend pytest's output capture while the checks run.
 
-    Each check's worker captures what the target writes to file descriptors 1 and 2 and
+    The checks' workers capture what the target writes to file descriptors 1 and 2 and
     attaches it to the check's failures; pytest's capture would otherwise catch it first.
     """
     capture = config.pluginmanager.getplugin("capturemanager")
@@ -354,7 +354,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=mebibytes,
         default=DEFAULT_MAX_MEMORY,
         metavar="MIB",
-        help="address space each check's worker process may add, in MiB "
+        help="address space each check may add to its worker process, in MiB "
         f"(default {DEFAULT_MAX_MEMORY >> 20})",
     )
     group.addoption(

@@ -25,7 +25,7 @@ from memspec.conformance.isolation import (
     DEFAULT_MAX_MEMORY,
     WorkerFailed,
     call_isolated,
-    run_isolated,
+    run_checks_isolated,
 )
 from memspec.conformance.results import CheckOutcome, Failure
 from memspec.conformance.target import Target, TargetError, resolve_target
@@ -243,8 +243,8 @@ def certify(
 
     ``timeout`` bounds each call, ``check_timeout`` each check as a whole and ``max_time``
     the whole run (checks not started by then are not run, so their MUSTs cannot pass).
-    Each check runs in a forked worker process limited to ``max_memory`` more bytes of
-    address space, so nothing the target does can stop the run or fake its verdict.
+    The checks run in forked worker processes, each check limited to ``max_memory`` more
+    bytes of address space, so nothing the target does can stop the run or fake its verdict.
     ``shrink=False`` skips minimising hypothesis failures: faster, but the reproduction
     snippet is the first failing sequence found rather than the shortest. Raises
     :class:`TargetError` for a target that cannot be certified at all. Every requirement of
@@ -267,25 +267,12 @@ def certify(
     _check_applicable(target, is_async, selected)
     run_seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     plan = [c for c in (checks if checks is not None else all_checks()) if c.profile in selected]
-    outcomes = []
+    outcomes: list[CheckOutcome] = []
     notes: list[str] = []
     deadline = None if max_time is None else started + max_time
-    for index, check in enumerate(plan, start=1):
-        if deadline is not None and time.monotonic() >= deadline:
-            left = plan[index - 1 :]
-            notes.append(
-                f"the run reached --max-time ({max_time:g} s) with {len(left)} of "
-                f"{len(plan)} checks not run"
-            )
-            for skipped_check in left:
-                outcome = CheckOutcome(check=skipped_check.name)
-                outcome.skip(skipped_check.requirements, "not run: the run reached its time limit")
-                outcomes.append(outcome)
-            break
-        if progress:
-            progress(Progress(index, len(plan), check))
-        began = time.monotonic()
-        context = Context(
+
+    def context_for(check: Check) -> Context:
+        return Context(
             target,
             is_async,
             depth=depth,
@@ -294,10 +281,26 @@ def certify(
             shrink=shrink,
             check_timeout=check_timeout,
         )
-        outcome = run_isolated(check, context, memory=max_memory, deadline=deadline)
-        outcomes.append(outcome)
+
+    events = run_checks_isolated(
+        plan, context_for, check_timeout=check_timeout, memory=max_memory, deadline=deadline
+    )
+    for event in events:
+        check = plan[event.index]
+        if event.outcome is not None:
+            outcomes.append(event.outcome)
         if progress:
-            progress(Progress(index, len(plan), check, outcome, time.monotonic() - began))
+            progress(Progress(event.index + 1, len(plan), check, event.outcome, event.seconds))
+    left = plan[len(outcomes) :]
+    if left:
+        notes.append(
+            f"the run reached --max-time ({max_time:g} s) with {len(left)} of "
+            f"{len(plan)} checks not run"
+        )
+        for skipped_check in left:
+            outcome = CheckOutcome(check=skipped_check.name)
+            outcome.skip(skipped_check.requirements, "not run: the run reached its time limit")
+            outcomes.append(outcome)
     requirements = catalogue().select(selected)
     results = judge(requirements, outcomes)
     return CertificationReport(

@@ -13,8 +13,8 @@
 
 It reaches the verdict ``memspec certify`` and ``pytest --memspec-target`` reach: every
 requirement a check of the chosen profiles judges becomes one test,
-``test_conformance[MM-TTL-002:vector:ttl-boundary,...]``; the checks run once per class, each
-in a forked worker, when its first selected test runs; a failed or blocked MUST fails, a
+``test_conformance[MM-TTL-002:vector:ttl-boundary,...]``; the checks run once per class, in
+forked workers, when its first selected test runs; a failed or blocked MUST fails, a
 failed SHOULD passes with a :class:`~memspec.conformance.plugin.MemspecWarning`. The same
 class serves sync and async managers (for an async one, choose ``"async"`` instead of
 ``"concurrency"``); the suite drives its own event loop.
@@ -73,7 +73,7 @@ class MemoryManagerConformance:
     memspec_timeout: ClassVar[float] = DEFAULT_CALL_TIMEOUT
     memspec_check_timeout: ClassVar[float] = DEFAULT_CHECK_TIMEOUT
     memspec_max_time: ClassVar[float | None] = None
-    #: Address space (bytes) each check's worker process may add.
+    #: Address space (bytes) each check may add to its worker process.
     memspec_max_memory: ClassVar[int] = DEFAULT_MAX_MEMORY
     #: Whether to minimise failures found by hypothesis (slower, shorter reproductions).
     memspec_shrink: ClassVar[bool] = True

@@ -92,7 +92,7 @@ def test_certified_on_every_profile(postgres_server: PostgresServer, is_async: b
     report = certify(Target.from_factory(factory, name="postgres"), depth="quick", seed=5)
     expected = ["core", "ttl", "async" if is_async else "concurrency", "persistence"]
     assert [p.value for p in report.profiles] == expected
-    assert report.conformant, [r.message for r in report.failures]
+    assert report.conformant, [(r.message, r.reproduction) for r in report.failures]
 
 
 # -- outages through the factories' hook --------------------------------------------------

@@ -78,7 +78,7 @@ def test_certified_on_every_profile(redis_server: RedisServer, is_async: bool) -
     report = certify(Target.from_factory(factory, name="redis"), depth="quick", seed=5)
     expected = ["core", "ttl", "async" if is_async else "concurrency", "persistence"]
     assert [p.value for p in report.profiles] == expected
-    assert report.conformant, [r.message for r in report.failures]
+    assert report.conformant, [(r.message, r.reproduction) for r in report.failures]
 
 
 # -- the wire format and round trips --------------------------------------------------------

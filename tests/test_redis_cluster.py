@@ -49,7 +49,7 @@ def test_certified_on_the_cluster(redis_cluster: RedisCluster, is_async: bool) -
         shrink=False,
     )
     assert [p.value for p in report.profiles] == profiles
-    assert report.conformant, [r.message for r in report.failures]
+    assert report.conformant, [(r.message, r.reproduction) for r in report.failures]
 
 
 def test_keys_spread_over_every_master_one_command_each(redis_cluster: RedisCluster) -> None:

@@ -47,7 +47,7 @@ def texts(manager: SQLiteMemoryManager, cid: str) -> list[str]:
 def test_certified_on_every_profile(factory: object, profiles: list[str]) -> None:
     report = certify(Target.from_factory(factory), depth="quick", seed=11)  # type: ignore[arg-type]
     assert [p.value for p in report.profiles] == profiles
-    assert report.conformant, [r.message for r in report.failures]
+    assert report.conformant, [(r.message, r.reproduction) for r in report.failures]
 
 
 @pytest.mark.requirement("MM-DUR-001")
