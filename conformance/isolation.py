@@ -72,12 +72,22 @@ class WorkerFailed(Exception):
         self.output = output
 
 
-def _address_space() -> int:
+#: Resident memory (bytes) a worker may keep on top of what it started with before it is
+#: retired for a fresh one: memory a target holds on to does not follow later checks.
+_RETIRE_RESIDENT = 512 << 20
+
+
+def _memory(field: int) -> int:
+    """A field of ``/proc/self/statm`` in bytes: 0 for the address space, 1 for resident."""
     try:
         with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            return int(statm.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _address_space() -> int:
+    return _memory(0)
 
 
 def _capture_output(capture_fd: int) -> None:
@@ -321,11 +331,15 @@ def _serve_checks(
     deadline: float | None,
 ) -> None:
     """A worker's side: run ``checks[first:]`` in order, a frame for each start and result,
-    until one raises out of the harness or the run's ``deadline`` passes; then exit."""
+    until one raises out of the harness, the run's ``deadline`` passes or the checks left
+    the worker holding too much memory; then exit."""
     try:
         _capture_output(capture_fd)
+        resident = _memory(1)
         for index in range(first, len(checks)):
             if deadline is not None and time.monotonic() >= deadline:
+                break
+            if index > first and _memory(1) - resident > _RETIRE_RESIDENT:
                 break
             check = checks[index]
             _flush()
@@ -339,6 +353,7 @@ def _serve_checks(
                 _send(write_fd, ("error", index, reason, _captured_since(capture_fd, offset)))
                 break
             _send(write_fd, ("done", index, outcome, _captured_since(capture_fd, offset)))
+            gc.collect()  # what the check left in reference cycles goes before the next one
     finally:
         os._exit(0)
 
@@ -452,7 +467,9 @@ def run_checks_isolated(
     running is judged again as the first check of a fresh worker, and fails every
     requirement it covers only if it kills or overruns that one too (or the run reached
     ``deadline``, a ``time.monotonic()`` reading). No check starts after ``deadline``; the
-    events stop there. Each check may grow the worker's address space by ``memory`` bytes.
+    events stop there. Each check may grow the worker's address space by ``memory`` bytes;
+    a worker left holding much more memory than it started with is replaced before the next
+    check.
     """
     index = 0
     started: dict[int, float] = {}

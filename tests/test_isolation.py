@@ -18,6 +18,8 @@ from memspec.reference import InMemoryManager
 
 #: Set by a check in a worker, read by later checks of the same worker.
 POISONED = False
+#: Memory a check keeps after it ends.
+HOARD: list[bytes] = []
 
 
 def _check(name: str, run: Callable[[Context], None]) -> Check:
@@ -37,6 +39,10 @@ def _poison(context: Context) -> None:
 def _dies_once_poisoned(context: Context) -> None:
     if POISONED:
         os._exit(3)
+
+
+def _hoards(context: Context) -> None:
+    HOARD.append(b"x" * (600 << 20))
 
 
 def _dies(context: Context) -> None:
@@ -143,6 +149,14 @@ def test_a_hung_check_is_killed_and_the_next_one_runs(monkeypatch: pytest.Monkey
     assert [e.index for e in judged] == [0, 1, 2]
     assert _message(judged[1]) == "hangs: the check did not finish within 1.2 s and was killed"
     assert _message(judged[0]) != _message(judged[2])  # a fresh worker after the kill
+
+
+def test_a_worker_left_holding_much_memory_is_replaced() -> None:
+    checks = [_check("pid", _pid), _check("hoards", _hoards), _check("after", _pid)]
+    judged = _judged(_run(checks))
+    assert [e.index for e in judged] == [0, 1, 2]
+    assert judged[1].outcome is not None and judged[1].outcome.failures == []
+    assert _message(judged[0]) != _message(judged[2])
 
 
 def test_no_check_starts_after_the_deadline() -> None:
