@@ -94,7 +94,7 @@ MKDOCS = str(Path(sys.executable).parent / "mkdocs")
 SITE_GROUP = pytest.mark.xdist_group("docs-site")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built with ``mkdocs build --strict`` in a fresh copy, with no other step."""
     source = fresh_copy(tmp_path_factory.mktemp("clone"))
