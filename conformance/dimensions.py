@@ -38,7 +38,7 @@ from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 __all__ = ["CHECKS", "SCALE"]
 
 #: Live slots the scale check writes, per depth.
-SCALE = {"quick": 10_000, "default": 70_000, "thorough": 150_000}
+SCALE = {"quick": 5_000, "default": 70_000, "thorough": 150_000}
 
 _CHUNK = 1000
 _MIB = 1 << 20
