@@ -229,8 +229,8 @@ def run_check(check: Check, context: Context) -> CheckOutcome:
     """Run one check in this process and turn what happened into a :class:`CheckOutcome`.
 
     Requirements the check names but no probe judged count as passed when the check
-    returns normally. :func:`memspec.conformance.isolation.run_isolated` runs the same in
-    a worker process the target cannot break.
+    returns normally. :func:`memspec.conformance.isolation.run_checks_isolated` runs checks
+    the same way in worker processes the target cannot break.
     """
     outcome = context.outcome = CheckOutcome(check=check.name)
     context.deadline = time.monotonic() + context.check_timeout

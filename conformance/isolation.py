@@ -49,7 +49,6 @@ __all__ = [
     "call_isolated",
     "leaked_threads",
     "run_checks_isolated",
-    "run_isolated",
 ]
 
 T = TypeVar("T")
@@ -118,6 +117,13 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _tail(fd: int, offset: int = 0) -> str:
+    """The end of what the capture file ``fd`` received since ``offset``, as text."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    start = max(offset, end - _OUTPUT_LIMIT * 4)
+    return os.pread(fd, end - start, start).decode("utf-8", "replace")[-_OUTPUT_LIMIT:]
 
 
 def _in_child(function: Callable[[], Any], write_fd: int, capture_fd: int, memory: int) -> None:
@@ -214,9 +220,7 @@ def call_isolated(
             os.waitpid(pid, 0)
         else:
             status = _reap(pid)
-        capture.seek(0)
-        output = capture.read()[-_OUTPUT_LIMIT * 4 :].decode("utf-8", "replace")
-    output = output[-_OUTPUT_LIMIT:]
+        output = _tail(capture.fileno())
     if overdue:
         raise WorkerFailed(f"did not finish within {timeout:g} s and was killed", output)
     if not chunks:
@@ -300,15 +304,6 @@ def _send(fd: int, message: tuple[Any, ...]) -> None:
     _write_all(fd, _LENGTH.pack(len(data)) + data)
 
 
-def _captured_since(fd: int, offset: int) -> str:
-    """The end of what the capture file ``fd`` received since ``offset``."""
-    _flush()
-    end = os.lseek(fd, 0, os.SEEK_END)
-    start = max(offset, end - _OUTPUT_LIMIT * 4)
-    text = os.pread(fd, end - start, start).decode("utf-8", "replace")
-    return text[-_OUTPUT_LIMIT:]
-
-
 def _limit_memory(memory: int) -> None:
     """Let the address space grow by at most ``memory`` bytes from here (soft limit)."""
     if memory <= 0:
@@ -350,9 +345,11 @@ def _serve_checks(
                 outcome = _check_in_child(check, context_for(check))
             except BaseException as exc:  # the target may raise anything, SystemExit included
                 reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-                _send(write_fd, ("error", index, reason, _captured_since(capture_fd, offset)))
+                _flush()
+                _send(write_fd, ("error", index, reason, _tail(capture_fd, offset)))
                 break
-            _send(write_fd, ("done", index, outcome, _captured_since(capture_fd, offset)))
+            _flush()
+            _send(write_fd, ("done", index, outcome, _tail(capture_fd, offset)))
             gc.collect()  # what the check left in reference cycles goes before the next one
     finally:
         os._exit(0)
@@ -435,9 +432,7 @@ class _Worker:
 
     def output_since_start(self) -> str:
         """The end of what the worker printed since its running check started."""
-        end = self.capture.seek(0, os.SEEK_END)
-        self.capture.seek(max(self.offset, end - _OUTPUT_LIMIT * 4))
-        return self.capture.read().decode("utf-8", "replace")[-_OUTPUT_LIMIT:]
+        return _tail(self.capture.fileno(), self.offset)
 
     def end(self, kill: bool) -> int:
         """Reap the worker (killing it first if ``kill``); its wait status."""
@@ -526,31 +521,3 @@ def run_checks_isolated(
             index = running + 1
         else:
             index = running
-
-
-def run_isolated(
-    check: Check,
-    context: Context,
-    *,
-    memory: int = DEFAULT_MAX_MEMORY,
-    deadline: float | None = None,
-) -> CheckOutcome:
-    """Run one check in a forked worker and return its outcome, whatever the target does.
-
-    The worker is killed ``_GRACE`` seconds after the check's own time limit, or at
-    ``deadline`` (a ``time.monotonic()`` reading: the end of the whole run), if earlier.
-    A worker that dies or is killed fails every requirement the check covers, with the
-    reason and the target's last output.
-    """
-    for event in run_checks_isolated(
-        [check],
-        lambda _: context,
-        check_timeout=context.check_timeout,
-        memory=memory,
-        deadline=deadline,
-    ):
-        if event.outcome is not None:
-            return event.outcome
-    outcome = CheckOutcome(check=check.name)
-    outcome.skip(check.requirements, "not run: the run reached its time limit")
-    return outcome
