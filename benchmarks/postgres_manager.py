@@ -76,14 +76,15 @@ def postgres(pairs: int, rounds: int) -> None:
         raw_plan = _Plan(server.url, "bench_raw", TTL)
         PostgresMemoryManager(server.url, ttl=TTL, schema="bench_raw").__len__()  # tables
         # The raw side's statements and parameters, computed before timing: the same SQL text
-        # (one store in PURGE_EVERY purging) on a schema of its own.
-        raw_stores = [raw_plan.store_statement(request) for request in requests]
+        # (one store in PURGE_EVERY preceded by a purge) on a schema of its own.
+        raw_stores = [raw_plan.store_statements(request) for request in requests]
         raw_keys = [raw_plan.slot(request) for request in requests]
         connection = psycopg.connect(server.url, autocommit=True)
 
         def raw_sync() -> None:
-            for (statement, params), key in zip(raw_stores, raw_keys, strict=True):
-                connection.execute(statement, params)
+            for statements, key in zip(raw_stores, raw_keys, strict=True):
+                for statement, params in statements:
+                    connection.execute(statement, params)
                 row = connection.execute(raw_plan.retrieve, key).fetchone()
                 json.loads(row[0] if row else "null")
 
@@ -99,8 +100,9 @@ def postgres(pairs: int, rounds: int) -> None:
         )
 
         async def raw_async_pairs() -> None:
-            for (statement, params), key in zip(raw_stores, raw_keys, strict=True):
-                await aconnection.execute(statement, params)
+            for statements, key in zip(raw_stores, raw_keys, strict=True):
+                for statement, params in statements:
+                    await aconnection.execute(statement, params)
                 cursor = await aconnection.execute(raw_plan.retrieve, key)
                 row = await cursor.fetchone()
                 json.loads(row[0] if row else "null")
@@ -132,7 +134,7 @@ def postgres(pairs: int, rounds: int) -> None:
         async_ratio = _ratio(rates, "AsyncPostgresMemoryManager", "raw psycopg async")
         print(f"  sync manager / raw psycopg:         {sync_ratio:.2f}x")
         print(f"  async manager / raw psycopg async:  {async_ratio:.2f}x")
-        print(f"  (every {PURGE_EVERY}th store of both also purges expired rows)")
+        print(f"  (every {PURGE_EVERY}th store of both first purges expired rows)")
         manager.close()
         loop.run_until_complete(amanager.aclose())
         loop.run_until_complete(aconnection.close())

@@ -68,8 +68,8 @@ HOLD_FOR = 256
 #: Version of the tables this module creates; a schema holding a newer one is refused.
 SCHEMA_VERSION = 1
 
-#: One store in PURGE_EVERY also deletes up to PURGE_BATCH expired rows: the backlog shrinks
-#: faster than stores add to it, and the other stores stay a plain upsert.
+#: One store in PURGE_EVERY first deletes up to PURGE_BATCH expired rows: the backlog shrinks
+#: faster than stores add to it, and the other stores stay a single upsert.
 PURGE_EVERY = 16
 PURGE_BATCH = 64
 
@@ -187,17 +187,18 @@ class _Plan:
             "metadata = excluded.metadata, expires_at = excluded.expires_at"
         )
         self.store = sql.SQL(upsert).format(slot=slot, expiry=sql.SQL(expiry)).as_string()
-        # Every PURGE_EVERY-th store also deletes up to PURGE_BATCH expired rows, oldest first
-        # through the expiry index, in the same statement; rows another transaction holds are
-        # skipped, and so is the slot being written (one statement may not touch a row twice).
-        self.store_purging = (
+        # Every PURGE_EVERY-th store first deletes up to PURGE_BATCH expired rows, oldest first
+        # through the expiry index, skipping rows another transaction holds. It is a statement
+        # of its own, which never waits for a lock: in one statement with the upsert, whether
+        # the purged rows stay locked while the upsert waits for its row is left to the
+        # planner, and if they did, a writer of one of them would close a deadlock.
+        self.purge = (
             sql.SQL(
-                "WITH purged AS (DELETE FROM {slot} WHERE ctid = ANY(ARRAY("
+                "DELETE FROM {slot} WHERE ctid = ANY(ARRAY("
                 "SELECT ctid FROM {slot} WHERE expires_at <= now() "
-                "AND NOT (conversation_id = %s AND memory_type = %s) "
-                "ORDER BY expires_at LIMIT {batch} FOR UPDATE SKIP LOCKED))) " + upsert
+                "ORDER BY expires_at LIMIT {batch} FOR UPDATE SKIP LOCKED))"
             )
-            .format(slot=slot, batch=sql.Literal(PURGE_BATCH), expiry=sql.SQL(expiry))
+            .format(slot=slot, batch=sql.Literal(PURGE_BATCH))
             .as_string()
         )
         self.update = (
@@ -278,14 +279,20 @@ class _Plan:
             return None
         return _METADATA.encode(copied)
 
-    def store_statement(self, request: IMemoryInput) -> tuple[str, Params]:
-        """The upsert and its parameters; every PURGE_EVERY-th call, the purging one."""
+    def store_statements(self, request: IMemoryInput) -> list[tuple[str, Params]]:
+        """The upsert and its parameters, after the purge on every PURGE_EVERY-th call.
+
+        Everything is encoded before the first statement runs: a value that cannot be stored
+        raises here, with nothing changed."""
         cid, memory_type = self.slot(request)
         data = self.items(require_data(request, "store"))
-        params = (cid, memory_type, data, self.metadata(request.metadata) or "{}", self.ttl)
+        upsert = (
+            self.store,
+            (cid, memory_type, data, self.metadata(request.metadata) or "{}", self.ttl),
+        )
         if next(self.stores) % PURGE_EVERY:
-            return self.store, params
-        return self.store_purging, (cid, memory_type, *params)
+            return [upsert]
+        return [(self.purge, ()), upsert]
 
     def update_params(self, request: IMemoryInput) -> Params:
         cid, memory_type = self.slot(request)
@@ -457,9 +464,11 @@ class PostgresMemoryManager(_PostgresManager):
     # -- the four operations -------------------------------------------------------------
 
     def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
-        """One upsert: the slot's content becomes ``input.data``; its lifetime restarts."""
+        """One upsert: the slot's content becomes ``input.data``; its lifetime restarts. Every
+        ``PURGE_EVERY``-th store first deletes up to ``PURGE_BATCH`` expired rows."""
         request = as_memory_input(input)
-        self._execute("store", *self._plan.store_statement(request))
+        for statement, params in self._plan.store_statements(request):
+            self._execute("store", statement, params)
         return self._plan.key(request)
 
     def retrieve(self, input: IMemoryInput | Mapping[str, Any] | Any) -> list[IWorkingMemory]:
@@ -627,7 +636,8 @@ class AsyncPostgresMemoryManager(_PostgresManager):
     async def store(self, input: IMemoryInput | Mapping[str, Any] | Any) -> str:
         """See :meth:`PostgresMemoryManager.store`."""
         request = as_memory_input(input)
-        await self._execute("store", *self._plan.store_statement(request))
+        for statement, params in self._plan.store_statements(request):
+            await self._execute("store", statement, params)
         return self._plan.key(request)
 
     async def retrieve(self, input: IMemoryInput | Mapping[str, Any] | Any) -> list[IWorkingMemory]:

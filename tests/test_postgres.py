@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -157,7 +158,9 @@ def test_isolated_managers_clean_up_their_schema_and_proxy(postgres_server: Post
 # -- statements, rows and expiry ------------------------------------------------------------
 
 
-def test_one_statement_per_operation(postgres_server: PostgresServer) -> None:
+def test_one_statement_per_operation_and_a_purge_before_one_store_in_each_period(
+    postgres_server: PostgresServer,
+) -> None:
     options = {"pool_options": {"connection_class": Counting}}
     with PostgresMemoryManager(
         postgres_server.url, ttl=30, schema=fresh_schema(), **options
@@ -178,8 +181,8 @@ def test_one_statement_per_operation(postgres_server: PostgresServer) -> None:
             Counting.sent.clear()
             manager.store(put(f"s{n}", "x"))
             statements += Counting.sent
-        assert len(statements) == PURGE_EVERY
-        assert sum(s.startswith("WITH purged AS (DELETE") for s in statements) == 1
+        assert len(statements) == PURGE_EVERY + 1
+        assert sum(s.startswith("DELETE FROM") and "SKIP LOCKED" in s for s in statements) == 1
     sql(postgres_server, f"DROP SCHEMA {manager.schema} CASCADE")
 
 
@@ -257,6 +260,70 @@ def test_purge_is_bounded_and_uses_the_expiry_index(
     assert "memspec_slot_expiry" in " ".join(row[0] for row in plan)
     assert manager.clear_expired() == expired - PURGE_BATCH
     assert len(manager) == PURGE_EVERY
+
+
+@pytest.mark.requirement("MM-CONC-001")
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_purging_store_cannot_deadlock_with_a_writer_of_its_expired_rows(
+    postgres_server: PostgresServer, is_async: bool
+) -> None:
+    """A purging store whose slot another transaction holds must not keep the expired rows it
+    purges locked while it waits: a writer of one of them would close a cycle, and PostgreSQL
+    would abort one of the two (here the store, whose deadlock timeout runs out first)."""
+    isolated = isolated_async_postgres_manager if is_async else isolated_postgres_manager
+    manager: Any = isolated(ttl=60, conninfo=postgres_server.url)
+    table = f"{manager.schema}.memspec_slot"
+    tables_made, rows_held = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    async def call(operation: str, request: IMemoryInput) -> Any:
+        result = getattr(manager, operation)(request)
+        return await result if is_async else result
+
+    async def scenario() -> None:  # in one event loop, which the async manager's pool needs
+        try:
+            await call("retrieve", put("warm-up"))  # creates the tables
+            tables_made.set()
+            await asyncio.to_thread(rows_held.wait, 30)
+            for n in range(PURGE_EVERY - 1):  # plain upserts
+                await call("store", put(f"other{n}", "x"))
+            await call("store", put("held", "new"))  # the purging one: it waits for "held"
+            outcome.append([item.working_memory for item in await call("retrieve", put("held"))])
+        except Exception as exc:  # the test reports it
+            outcome.append(exc)
+        finally:
+            await (manager.aclose() if is_async else asyncio.to_thread(manager.close))
+
+    writer = threading.Thread(target=asyncio.run, args=(scenario(),), daemon=True)
+    writer.start()
+    assert tables_made.wait(30), outcome
+    sql(
+        postgres_server,
+        f"INSERT INTO {table} VALUES (convert_to('held', 'UTF8'), 'WORKING_MEMORY', "
+        "'[{\"working_memory\":\"old\"}]', '{}', now() + interval '1 hour'), "
+        "(convert_to('expired', 'UTF8'), 'WORKING_MEMORY', "
+        "'[{\"working_memory\":\"x\"}]', '{}', now() - interval '1 hour')",
+    )
+    with psycopg.connect(postgres_server.url) as holder:
+        holder.execute("SET deadlock_timeout = '20s'")
+        holder.execute(
+            f"SELECT 1 FROM {table} WHERE conversation_id = convert_to('held', 'UTF8') FOR UPDATE"
+        )
+        rows_held.set()
+        for _ in range(400):  # until the purging store waits for the held row
+            waiting = sql(
+                postgres_server,
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            if waiting[0][0] or not writer.is_alive():
+                break
+            time.sleep(0.025)
+        holder.execute(
+            f"UPDATE {table} SET data = data WHERE conversation_id = convert_to('expired', 'UTF8')"
+        )
+    writer.join(30)
+    assert outcome == [["new"]], outcome
 
 
 # -- schema ----------------------------------------------------------------------------------
