@@ -23,7 +23,7 @@ from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure
 from memspec.conformance.target import UNSET, FakeClock
 from memspec.models import ConversationMemoryType
-from memspec.ttl import DEFAULT_TTL
+from memspec.ttl import DEFAULT_TTL, MAX_TTL
 
 __all__ = ["CHECKS", "DEFAULT_PRECISION", "expiry_precision"]
 
@@ -239,6 +239,46 @@ def _fractional(context: Context) -> None:
             expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", read(driver, "f"), [])
 
 
+#: Lifetimes past the bounds that backends and their clients trip on: memcached reads an
+#: exptime over 30 days as a Unix time, 2**31 ms is 24.8 days, 2**31 s ends a signed 32-bit
+#: count of seconds, and MAX_TTL (100 years) is the longest a manager must accept.
+_LONG_TTLS: tuple[int, ...] = (31 * 86400, 366 * 86400, 2**31 + 1, MAX_TTL)
+
+
+def _long_lifetimes(context: Context) -> None:
+    """MM-TTL-001/002 at lifetimes of a month to a century, read a second either side of the
+    end: a lifetime clamped, wrapped or reinterpreted on the way to the backend shows. Each
+    slot is read once, so reads that extend or consume a slot do not count here."""
+    if not context.target.accepts_clock:
+        raise Skip("reading a slot at the end of a month-long lifetime needs an injected clock")
+    for ttl in _LONG_TTLS:
+        lived = False
+        with context.probe("MM-TTL-001", what=f"ttl={ttl}"):
+            driver, clock = _clocked(context, ttl=ttl)
+            written = clock()
+            for slot in ("at-once", "before-end", "after-end"):
+                write(driver, "store", slot, "x")
+            for slot, moment in (("at-once", written), ("before-end", written + ttl - 1)):
+                clock.set(moment)
+                expect(
+                    ("MM-TTL-001",),
+                    f"a slot written at clock {written!r} with ttl={ttl}, read at {moment!r}",
+                    read(driver, slot),
+                    ["x"],
+                )
+            lived = True
+        if not lived:
+            continue  # a slot gone early says nothing of its end
+        with context.probe("MM-TTL-002", what=f"ttl={ttl}"):
+            clock.set(written + ttl + 1)
+            expect(
+                ("MM-TTL-002",),
+                f"a slot written at clock {written!r} with ttl={ttl}, read at {clock()!r}",
+                read(driver, "after-end"),
+                [],
+            )
+
+
 def _default_ttl(context: Context) -> None:
     """MM-TTL-009, judged by behaviour: a slot written without a ttl lives 12 hours."""
     if not context.target.accepts_clock:
@@ -380,6 +420,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-TTL-002", "MM-TTL-003", "MM-ISO-002"),
         _separate_lifetimes,
         "writes to neighbouring slots neither extend a slot's lifetime nor revive it",
+    ),
+    Check(
+        "timing:long-lifetimes",
+        Profile.TTL,
+        ("MM-TTL-001", "MM-TTL-002"),
+        _long_lifetimes,
+        "lifetimes of a month to a century end at t + ttl, not before or after",
     ),
     Check(
         "timing:restarts",

@@ -876,6 +876,18 @@ class MillisecondDeadlineManager(HeapExpiryManager):
         return int(now * 1000) >= expires
 
 
+class ThirtyDayCapManager(HeapExpiryManager):
+    """A memcached-minded wrapper clamps every lifetime to 30 days (2,592,000 s), the longest
+    exptime memcached reads as relative, instead of sending an absolute Unix time for longer
+    ones: a slot configured for a year of retention expires after a month."""
+
+    BREAKS = ("MM-TTL-001",)
+    _LONGEST = 30 * 86400
+
+    def _deadline(self, now: float) -> float:
+        return math.inf if self.ttl is None else now + min(self.ttl, self._LONGEST)
+
+
 class OnUpdateTimestampManager(_SqlSlotManager):
     """The deadline column is refreshed by an ``ON UPDATE`` trigger, which (like MySQL's ``ON
     UPDATE CURRENT_TIMESTAMP``) fires only when the row changes: an unchanged update keeps it."""
@@ -1533,6 +1545,7 @@ REALISTIC: tuple[type, ...] = (
     PydanticOnlyInputManager,
     # 5. time
     MillisecondDeadlineManager,
+    ThirtyDayCapManager,
     OnUpdateTimestampManager,
     SkipUnchangedStoreManager,
     MonotonicSweepManager,
