@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from memspec.conformance.driver import Driver
@@ -10,7 +10,17 @@ from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.vectors import item_texts
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
-__all__ = ["WM", "ReadOnlyMapping", "expect", "memory_input", "read", "read_or_refused", "write"]
+__all__ = [
+    "WM",
+    "ReadOnlyMapping",
+    "expect",
+    "kept_earlier",
+    "memory_input",
+    "metadata_was_refused",
+    "read",
+    "read_or_refused",
+    "write",
+]
 
 WM = ConversationMemoryType.WORKING_MEMORY
 
@@ -26,6 +36,25 @@ def memory_input(
     return IMemoryInput(
         conversation_id=conversation_id, memory_type=memory_type, data=data, metadata=metadata
     )
+
+
+def kept_earlier(got: list[str], written: list[str], before: list[str]) -> bool:
+    """Whether a slot that held ``before`` reads ``got`` after a write of ``written`` because
+    the write did not replace it: the earlier content alone, or followed by the start of the
+    write (an append). The witness of MM-STORE-003."""
+    kept, tail = got[: len(before)], got[len(before) :]
+    return bool(before) and kept == before and tail == written[: len(tail)]
+
+
+def metadata_was_refused(plain: Callable[[], object]) -> bool:
+    """After a write with metadata raised: whether the same write without its metadata
+    (``plain``) succeeds, which makes the refusal of that metadata the witness
+    (MM-META-003) rather than whatever the write was there to show."""
+    try:
+        plain()
+    except Exception:  # the write fails without metadata too
+        return False
+    return True
 
 
 def read(

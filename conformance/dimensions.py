@@ -24,6 +24,7 @@ from memspec.conformance.calls import (
     WM,
     ReadOnlyMapping,
     expect,
+    kept_earlier,
     memory_input,
     read,
     read_or_refused,
@@ -63,6 +64,33 @@ def _readback(
         raise CheckFailure(ids, f"{what}: {_differs(got, wanted)}")
 
 
+def _shortened(got: list[str], wanted: list[str]) -> bool:
+    """Whether items were dropped from ``wanted``, or cut short in place: the witnesses of a
+    silent size bound. Items reordered, altered or added in a whole write are another fault."""
+    if len(got) != len(wanted):
+        return len(got) < len(wanted)
+    return all(w.startswith(g) for g, w in zip(got, wanted, strict=True))
+
+
+def _sized_readback(
+    driver: Driver, what: str, conversation_id: str, wanted: list[str], before: list[str]
+) -> None:
+    """Blame by what came back after a write of ``wanted`` over ``before``: MM-STORE-003
+    when the earlier content is still there (kept, or with the write after it), MM-LIMIT-002
+    when the write came back shortened, and MM-STORE-002 when it came back reordered, altered
+    or added to, which no size bound explains."""
+    got = read(driver, conversation_id)
+    if got == wanted:
+        return
+    if kept_earlier(got, wanted, before):
+        blamed = "MM-STORE-003"
+    elif _shortened(got, wanted):
+        blamed = "MM-LIMIT-002"
+    else:
+        blamed = "MM-STORE-002"
+    raise CheckFailure((blamed,), f"{what}: {_differs(got, wanted)}")
+
+
 # -- MM-LIMIT-003: scale ----------------------------------------------------------------------
 
 
@@ -99,17 +127,18 @@ def _sizes(context: Context) -> None:
         for count in (17, 300, 1000, 10_000):
             wanted = [f"item {n}" for n in range(count)]
             write(driver, "store", f"items-{count}", *wanted)
-            _readback(
-                driver, ("MM-LIMIT-002",), f"a write of {count} items", f"items-{count}", wanted
-            )
+            _sized_readback(driver, f"a write of {count} items", f"items-{count}", wanted, [])
         # Past the smallest allowed bound a write is kept whole or refused, never cut.
         wanted = [f"item {n}" for n in range(40_000)]
         write(driver, "store", "beyond", "kept")
         try:
             write(driver, "store", "beyond", *wanted)
         except ValueError:
-            wanted = ["kept"]
-        _readback(driver, ("MM-LIMIT-002",), "a write of 40,000 items", "beyond", wanted)
+            _readback(
+                driver, ("MM-LIMIT-002",), "a refused write of 40,000 items", "beyond", ["kept"]
+            )
+        else:
+            _sized_readback(driver, "a write of 40,000 items", "beyond", wanted, ["kept"])
     with context.probe("MM-FID-002", what="a 1.5 MiB item"):
         driver = context.manager(ttl=3600)
         big = "é" * (3 * _MIB // 4) + "x" * (_MIB // 2)  # 1.5 MiB of UTF-8
@@ -119,7 +148,7 @@ def _sizes(context: Context) -> None:
         driver = context.manager(ttl=3600)
         large = "abcdefgh" * (_MIB // 2)
         write(driver, "store", "large", large)
-        _readback(driver, ("MM-LIMIT-002",), "an item of 4 MiB", "large", [large])
+        _sized_readback(driver, "an item of 4 MiB", "large", [large], [])
         huge = "ijklmnop" * _MIB
         try:
             write(driver, "store", "large", huge)
@@ -128,7 +157,7 @@ def _sizes(context: Context) -> None:
                 driver, ("MM-LIMIT-002",), "after an 8 MiB item was refused", "large", [large]
             )
         else:
-            _readback(driver, ("MM-LIMIT-002",), "an item of 8 MiB", "large", [huge])
+            _sized_readback(driver, "an item of 8 MiB", "large", [huge], [large])
 
 
 # -- MM-ISO-003 / MM-LIMIT-001: ID lengths ----------------------------------------------------
@@ -484,7 +513,7 @@ def _shapes(context: Context) -> None:
             "conversation_id": "held",
             "memory_type": WM.value,
             "data": items,
-            "metadata": {"k": ["v"]},
+            "metadata": {"k": "v"},  # plain: refusing richer metadata is MM-META-003
         }
         driver.store(held)
         item["working_memory"] = "after"
@@ -657,7 +686,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "dimension:sizes",
         Profile.CORE,
-        ("MM-LIMIT-002", "MM-FID-002"),
+        ("MM-LIMIT-002", "MM-FID-002", "MM-STORE-002", "MM-STORE-003"),
         _sizes,
         "thousands of items per write and multi-megabyte items",
     ),

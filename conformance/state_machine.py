@@ -29,6 +29,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from memspec.catalogue import Profile
+from memspec.conformance.calls import kept_earlier, metadata_was_refused
 from memspec.conformance.checks import Check, Context, Skip, close_manager
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.reproduce import snippet
@@ -140,12 +141,14 @@ class _Blame:
         if last_slot != slot:
             if operation == "delete":
                 return ("MM-DEL-002",)
+            if last_slot[0] == slot[0]:  # a write to another memory type of its conversation
+                return ("MM-ISO-002",)
             if not got:  # a live slot vanished on a write elsewhere: an eviction or a sweep
                 return ("MM-LIMIT-003",)
-            return ("MM-ISO-002",) if last_slot[0] == slot[0] else ("MM-ISO-001",)
+            return ("MM-ISO-001",)
         if operation == "store":
             previous = machine.previous.get(slot) or []
-            if got == previous + expected:
+            if kept_earlier(got, expected, previous):
                 return ("MM-STORE-003",)
             # Plain texts are MM-STORE-002's; unusual or large ones are fidelity's.
             return ("MM-STORE-002",) if all(map(_plain, expected)) else _fidelity(expected, got)
@@ -245,6 +248,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 lambda: self.target_call("store", _request(slot, items, metadata)),
                 ("MM-STORE-002",),
                 "store",
+                plain=lambda: self.target_call("store", _request(slot, items)),
             )
             self.model.store(_request(slot, items, metadata))
             self.wrote(slot, "store", items)
@@ -268,6 +272,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 lambda: self.target_call("update", _request(slot, items, metadata)),
                 ("MM-UPD-002",),
                 "update",
+                plain=lambda: self.target_call("update", _request(slot, items)),
             )
             self.model.update(_request(slot, items, metadata))
             if self.model_items(slot):
@@ -381,14 +386,29 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             assert self.driver is not None
             return self.driver.call(operation, request)
 
-        def call(self, run: Callable[[], Any], blame: tuple[str, ...], what: str) -> Any:
+        def call(
+            self,
+            run: Callable[[], Any],
+            blame: tuple[str, ...],
+            what: str,
+            plain: Callable[[], Any] | None = None,
+        ) -> Any:
+            """Make a call of the target. When it raises, ``blame`` fails, unless the same
+            write without its metadata (``plain``) then succeeds: the metadata was refused,
+            which MM-META-003 forbids for metadata of JSON values (the model's only kind)."""
             try:
                 return run()
             except CallTimeout as exc:
                 hung.append(CheckFailure(blame, f"{what}: {exc}", reproduction=self.snippet()))
                 raise hung[0] from exc
             except Exception as exc:
-                self.fail(blame, f"{what} raised {type(exc).__name__}: {exc}")
+                raised = f"{what} raised {type(exc).__name__}: {exc}"
+                if plain is not None and metadata_was_refused(plain):
+                    self.fail(
+                        ("MM-META-003",),
+                        f"{raised}; the same {what} without its metadata succeeded",
+                    )
+                self.fail(blame, raised)
 
         def model_items(self, slot: SlotKey) -> tuple[str, ...]:
             return self.model.snapshot().get(slot, ())
@@ -511,6 +531,7 @@ CHECKS: tuple[Check, ...] = (
             "MM-FID-001",
             "MM-FID-002",
             "MM-META-001",
+            "MM-META-003",
             "MM-STORE-001",
             "MM-UPD-001",
         ),
@@ -520,7 +541,15 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "model:state-machine-ttl",
         Profile.TTL,
-        ("MM-TTL-001", "MM-TTL-002", "MM-TTL-003", "MM-TTL-004", "MM-TTL-005", "MM-TTL-006"),
+        (
+            "MM-TTL-001",
+            "MM-TTL-002",
+            "MM-TTL-003",
+            "MM-TTL-004",
+            "MM-TTL-005",
+            "MM-TTL-006",
+            "MM-META-003",
+        ),
         lambda context: _run(context, with_time=True),
         "the same, with clock moves onto, just before and just after expiry boundaries",
     ),

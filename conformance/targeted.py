@@ -15,7 +15,15 @@ from types import MappingProxyType, SimpleNamespace
 from typing import Any, TypeVar
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import WM, ReadOnlyMapping, expect, memory_input, read, write
+from memspec.conformance.calls import (
+    WM,
+    ReadOnlyMapping,
+    expect,
+    memory_input,
+    metadata_was_refused,
+    read,
+    write,
+)
 from memspec.conformance.checks import Check, Context
 from memspec.conformance.driver import Driver
 from memspec.conformance.results import CheckFailure, short
@@ -62,7 +70,16 @@ def _input_snapshot(context: Context) -> None:
         data = [IWorkingMemory(working_memory="a"), IWorkingMemory(working_memory="b")]
         metadata: dict[str, Any] = {"tags": ["x"]}
         request = IMemoryInput(conversation_id=slot, data=data, metadata=metadata)
-        _attempt(ids, operation, lambda: driver.call(operation, request))  # noqa: B023
+        try:
+            driver.call(operation, request)
+        except Exception as exc:
+            raised = f"{operation} raised {type(exc).__name__}: {exc}"
+            plain = request.model_copy(update={"metadata": None})
+            if metadata_was_refused(lambda: driver.call(operation, plain)):  # noqa: B023
+                raise CheckFailure(
+                    ("MM-META-003",), f"{raised}; the same {operation} without metadata succeeded"
+                ) from exc
+            raise CheckFailure(ids, raised) from exc
         data.append(IWorkingMemory(working_memory="appended later"))
         data[0] = IWorkingMemory(working_memory="replaced later")
         metadata["tags"].append("y")
@@ -395,7 +412,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "targeted:input-snapshot",
         Profile.CORE,
-        ("MM-STORE-007",),
+        ("MM-STORE-007", "MM-META-003"),
         _input_snapshot,
         "changing the caller's objects after a write changes nothing stored",
     ),
