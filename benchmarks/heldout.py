@@ -1,9 +1,9 @@
 """The held-out figure: how many bugs the suite catches in managers it was never tuned on.
 
 Certifies every manager of a held-out set (``tests/corpus/heldout.py``, ``heldout2.py``,
-``heldout3.py`` or ``heldout4.py``) at one depth and seed, and prints for each whether it was caught, what was
-blamed, and whether the blame is exact (the failed set equals the manager's ``BREAKS``) or at
-least precise (every failed requirement is one it breaks).
+``heldout3.py`` or ``heldout4.py``) at one depth and seed, and prints for each whether it was
+caught, what was blamed, and whether the blame is exact (the failed set equals the manager's
+``BREAKS``) or at least precise (every failed requirement is one it breaks).
 
     python benchmarks/heldout.py [--set heldout2] [--depth default] [--seed 7]
 """
@@ -24,7 +24,9 @@ from memspec.report import Status
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="heldout2", choices=["heldout", "heldout2", "heldout3", "heldout4"])
+    parser.add_argument(
+        "--set", default="heldout2", choices=["heldout", "heldout2", "heldout3", "heldout4"]
+    )
     parser.add_argument("--depth", default="default", choices=["quick", "default", "thorough"])
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -21,14 +21,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from corpus import broken, heldout2, realistic, shared
+from corpus import broken, heldout2, heldout3, heldout4, realistic, shared
 from memspec.conformance import Target, certify
 from memspec.report import Status
 
 #: The race bugs of the corpus (``RACE = True``): their one bug shows only under concurrent use.
 RACES: tuple[Any, ...] = tuple(
     cls
-    for module in (broken, realistic, shared, heldout2)
+    for module in (broken, realistic, shared, heldout2, heldout3, heldout4)
     for cls in vars(module).values()
     if isinstance(cls, type) and cls.__dict__.get("RACE", False)
 )

@@ -14,6 +14,7 @@ __all__ = [
     "WM",
     "ReadOnlyMapping",
     "expect",
+    "expect_read",
     "kept_earlier",
     "memory_input",
     "metadata_was_refused",
@@ -36,6 +37,23 @@ def memory_input(
     return IMemoryInput(
         conversation_id=conversation_id, memory_type=memory_type, data=data, metadata=metadata
     )
+
+
+def expect_read(
+    blame: Iterable[str],
+    what: str,
+    driver: Driver,
+    conversation_id: str,
+    wanted: list[str],
+    memory_type: ConversationMemoryType = WM,
+) -> None:
+    """Read a slot and fail ``blame`` unless it holds ``wanted``; items that only another
+    slot was written with fail isolation instead (:func:`isolation_blame`)."""
+    got = read(driver, conversation_id, memory_type)
+    if got != wanted:
+        slot, blame = (conversation_id, memory_type.value), tuple(blame)
+        blamed = driver.isolation_blame(slot, got, wanted, blame) or blame
+        raise CheckFailure(blamed, f"{what}: expected {short(wanted)}, got {short(got)}")
 
 
 def kept_earlier(got: list[str], written: list[str], before: list[str]) -> bool:

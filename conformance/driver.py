@@ -14,10 +14,18 @@ import concurrent.futures
 import inspect
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from memspec.conformance.collisions import alike_ids
+
 __all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted"]
+
+#: The operations that write items, whose texts :attr:`Driver.written` keeps.
+_WRITES = frozenset({"store", "update"})
+_WORKING = "WORKING_MEMORY"
+#: Requirements whose witnesses are slots that read each other's items already.
+_ABOUT_IDS = frozenset({"MM-ISO-001", "MM-ISO-002", "MM-ISO-003", "MM-LIMIT-001"})
 
 #: Seconds a single manager call may take before it counts as hung.
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -61,6 +69,9 @@ class Driver:
         )
         self._thread.start()
         self._hung: str | None = None
+        #: The texts written through this driver to each slot, (conversation ID, memory type
+        #: value): what a mismatch is checked against before blame (see ``isolation_blame``).
+        self.written: dict[tuple[str, str], set[str]] = {}
 
     def attach(self, manager: Any) -> None:
         """Drive ``manager`` from now on (a manager may be built on the driver's thread first)."""
@@ -87,6 +98,8 @@ class Driver:
 
     def call(self, operation: str, input: Any) -> Any:
         """Call one operation by name and return its result (awaited if async)."""
+        if operation in _WRITES:
+            self._note(input)
         method = getattr(self.manager, operation)
         if self.is_async:
             return self.run(lambda: method(input), label=operation)
@@ -94,6 +107,9 @@ class Driver:
 
     def call_many(self, operation: str, inputs: list[Any]) -> list[Any]:
         """Call one operation once per input, in order, in a single hop to the driver thread."""
+        if operation in _WRITES:
+            for input in inputs:
+                self._note(input)
         method = getattr(self.manager, operation)
         if self.is_async:
 
@@ -102,6 +118,49 @@ class Driver:
 
             return self.run(each, label=operation)
         return self.run_sync(lambda: [method(input) for input in inputs], label=operation)
+
+    def _note(self, input: Any) -> None:
+        """Add a write's texts to :attr:`written`; inputs of odd shapes are left out."""
+        if isinstance(input, Mapping):
+            conversation_id = input.get("conversation_id")
+            memory_type, data = input.get("memory_type", _WORKING), input.get("data")
+        else:
+            conversation_id = getattr(input, "conversation_id", None)
+            memory_type = getattr(input, "memory_type", _WORKING)
+            data = getattr(input, "data", None)
+        memory_type = getattr(memory_type, "value", memory_type)
+        if not isinstance(conversation_id, str) or not isinstance(memory_type, str):
+            return
+        texts = self.written.setdefault((conversation_id, memory_type), set())
+        for item in data if isinstance(data, list) else ():
+            text = item.get("working_memory") if isinstance(item, Mapping) else None
+            text = getattr(item, "working_memory", text)
+            if isinstance(text, str):
+                texts.add(text)
+
+    def isolation_blame(
+        self, slot: tuple[str, str], got: list[str], wanted: list[str], blame: Iterable[str]
+    ) -> tuple[str, ...] | None:
+        """When a read of ``slot`` (conversation ID, memory type value) came back with items
+        it was not meant to hold, each written through this driver to another slot and never
+        to this one: the isolation requirement that witness contradicts, whatever the read
+        was there to show (MM-ISO-002 for another memory type of the conversation, MM-ISO-003
+        for an ID that differs only in what careless keys erase, else MM-ISO-001); ``None``
+        when the items are not such a witness, or ``blame`` (what the read was there to
+        show) is already a requirement about which IDs share a slot."""
+        if _ABOUT_IDS.intersection(blame):
+            return None
+        extras = set(got) - set(wanted)
+        if not extras or extras & self.written.get(slot, set()):
+            return None
+        sources = [other for other, texts in self.written.items() if extras & texts]
+        if not extras <= set().union(*(self.written[other] for other in sources)):
+            return None  # some item no write through this driver explains
+        if any(other[0] == slot[0] for other in sources):
+            return ("MM-ISO-002",)
+        if any(alike_ids(other[0], slot[0]) for other in sources):
+            return ("MM-ISO-003",)
+        return ("MM-ISO-001",)
 
     # -- running ------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
 from memspec.catalogue import Profile
 from memspec.conformance.calls import kept_earlier, metadata_was_refused
 from memspec.conformance.checks import Check, Context, Skip, close_manager
+from memspec.conformance.collisions import alike_ids
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
@@ -105,15 +106,6 @@ def _literal(text: str) -> str:
     return repr(text)
 
 
-def _alike(first: str, second: str) -> bool:
-    """Whether two IDs differ only in ways careless key schemes erase (MM-ISO-003)."""
-
-    def fold(text: str) -> str:
-        return unicodedata.normalize("NFKC", text).casefold().strip().split(":")[0].strip("*")
-
-    return fold(first) == fold(second)
-
-
 class _Blame:
     """Which requirements a disagreement between target and model breaks."""
 
@@ -121,11 +113,21 @@ class _Blame:
     def of(machine: Any, slot: SlotKey, expected: list[str], got: list[str]) -> tuple[str, ...]:
         last = machine.last
         others = {other: list(items) for other, items in machine.history.items() if other != slot}
+        sources = []
         if got and got != expected and any(got == items for items in others.values()):
-            source = next(other for other, items in others.items() if items == got)
-            if source[0] == slot[0]:
+            sources = [next(other for other, items in others.items() if items == got)]
+        extras = set(got) - set(expected)
+        if not sources and extras and not extras & machine.ever.get(slot, set()):
+            # Items this slot was never written with, each written to another slot.
+            sources = [other for other, texts in machine.ever.items() if extras & texts]
+            if not extras <= set().union(*(machine.ever[other] for other in sources)):
+                sources = []
+        if sources:
+            if any(source[0] == slot[0] for source in sources):
                 return ("MM-ISO-002",)
-            return ("MM-ISO-003",) if _alike(source[0], slot[0]) else ("MM-ISO-001",)
+            if any(alike_ids(source[0], slot[0]) for source in sources):
+                return ("MM-ISO-003",)
+            return ("MM-ISO-001",)
         if last is None:
             return ("MM-RETR-001",)
         operation, last_slot = last
@@ -206,6 +208,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             self.touched: set[SlotKey] = set()
             self.keys: dict[SlotKey, str] = {}
             self.history: dict[SlotKey, tuple[str, ...]] = {}
+            self.ever: dict[SlotKey, set[str]] = {}  # every text each slot was written with
             self.previous: dict[SlotKey, list[str]] = {}
             self.reads: set[SlotKey] = set()
             self.updates: set[SlotKey] = set()
@@ -275,6 +278,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 plain=lambda: self.target_call("update", _request(slot, items)),
             )
             self.model.update(_request(slot, items, metadata))
+            self.ever.setdefault(slot, set()).update(items)
             if self.model_items(slot):
                 self.updates.add(slot)
                 self.reads.discard(slot)
@@ -415,6 +419,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
 
         def wrote(self, slot: SlotKey, operation: str, items: list[str]) -> None:
             self.history[slot] = tuple(items)
+            self.ever.setdefault(slot, set()).update(items)
             self.touched.add(slot)
             self.reads.discard(slot)
             self.updates.discard(slot)

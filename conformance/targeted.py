@@ -19,6 +19,7 @@ from memspec.conformance.calls import (
     WM,
     ReadOnlyMapping,
     expect,
+    expect_read,
     memory_input,
     metadata_was_refused,
     read,
@@ -83,11 +84,8 @@ def _input_snapshot(context: Context) -> None:
         data.append(IWorkingMemory(working_memory="appended later"))
         data[0] = IWorkingMemory(working_memory="replaced later")
         metadata["tags"].append("y")
-        expect(
-            ids,
-            f"{operation}, then the caller changed its data list",
-            read(driver, slot),
-            ["a", "b"],
+        expect_read(
+            ids, f"{operation}, then the caller changed its data list", driver, slot, ["a", "b"]
         )
 
     item = SimpleNamespace(working_memory="before")
@@ -96,10 +94,11 @@ def _input_snapshot(context: Context) -> None:
     _attempt(("MM-INPUT-002",), "store of a plain-object input", lambda: driver.store(foreign))
     item.working_memory = "after"
     foreign.data.append(SimpleNamespace(working_memory="extra"))
-    expect(
+    expect_read(
         ids,
         "store of plain-object items, then the caller changed an item",
-        read(driver, "snapshot-foreign"),
+        driver,
+        "snapshot-foreign",
         ["before"],
     )
 
@@ -122,7 +121,7 @@ def _output_ownership(context: Context) -> None:
         returned[0].working_memory = "changed by the caller"
     returned.append(SimpleNamespace(working_memory="appended by the caller"))
     returned.reverse()
-    expect(ids, "the caller changed what retrieve returned", read(driver, "owned"), ["a", "b"])
+    expect_read(ids, "the caller changed what retrieve returned", driver, "owned", ["a", "b"])
     again = driver.retrieve(memory_input("owned"))
     if again is returned:
         raise CheckFailure(ids, "retrieve returned the same list object twice")
@@ -202,10 +201,11 @@ def _empty_writes(context: Context) -> None:
                     raise CheckFailure(
                         (requirement,), f"{operation} with data={data!r} did not raise ValueError"
                     )
-                expect(
+                expect_read(
                     (requirement,),
                     f"after {operation} with data={data!r} was refused",
-                    read(driver, slot),
+                    driver,
+                    slot,
                     ["kept"],
                 )
 
@@ -252,12 +252,14 @@ def _foreign_inputs(context: Context) -> None:
             write(driver, "store", slot, "native", memory_type=ours)
             if not _accepted(context, driver, _foreign_input(slot, "foreign", memory_type=member)):
                 return
-            expect(
+            expect_read(
                 ("MM-MODEL-003",),
                 f"{type(member).__name__}.{member.name}, a str equal to {member.value!r}, names "
                 "the same slot as the value",
-                read(driver, slot, ours),
+                driver,
+                slot,
                 ["foreign"],
+                ours,
             )
     with context.probe("MM-STORE-005", what="other frameworks' memory-type enums"):
         for member in members:
@@ -335,11 +337,8 @@ def _lone_surrogates(context: Context) -> None:
     try:
         write(driver, "store", "surrogate", text)
     except (ValueError, TypeError):
-        expect(
-            ("MM-FID-003", "MM-ERR-003"),
-            "a refused lone surrogate",
-            read(driver, "surrogate"),
-            ["kept"],
+        expect_read(
+            ("MM-FID-003", "MM-ERR-003"), "a refused lone surrogate", driver, "surrogate", ["kept"]
         )
         return
     except Exception as exc:
@@ -348,7 +347,7 @@ def _lone_surrogates(context: Context) -> None:
             f"a lone surrogate must be kept exactly or refused with ValueError/TypeError; "
             f"store raised {type(exc).__name__}: {exc}",
         ) from exc
-    expect(("MM-FID-003",), "a stored lone surrogate", read(driver, "surrogate"), [text])
+    expect_read(("MM-FID-003",), "a stored lone surrogate", driver, "surrogate", [text])
 
 
 # -- MM-SEC-002 ---------------------------------------------------------------------------

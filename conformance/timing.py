@@ -17,9 +17,15 @@ from __future__ import annotations
 import time
 
 from memspec.catalogue import Profile
-from memspec.conformance.calls import expect, memory_input, read, write
+from memspec.conformance.calls import (
+    expect,
+    expect_read,
+    memory_input,
+    read,
+    write,
+)
 from memspec.conformance.checks import Check, Context, Skip, Unjudged
-from memspec.conformance.driver import Driver
+from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.results import CheckFailure
 from memspec.conformance.target import UNSET, FakeClock
 from memspec.models import ConversationMemoryType
@@ -58,9 +64,15 @@ def _clock_is_used(context: Context) -> None:
     with context.probe("MM-TTL-010", what="with an injected clock"):
         driver = context.manager(ttl=0.25, clock=clock)
         began = time.monotonic()
-        write(driver, "store", "clocked", "x")
-        write(driver, "store", "control", "x")
-        if read(driver, "control") != ["x"]:  # gone at once: a lifetime fault, not a clock's
+        try:
+            write(driver, "store", "clocked", "x")
+            write(driver, "store", "control", "x")
+            control = read(driver, "control")
+        except CallTimeout:
+            raise
+        except Exception as exc:  # writes at one clock reading failing: no clock's fault
+            raise Unjudged(f"a store or read raised {type(exc).__name__}") from exc
+        if control != ["x"]:  # gone at once: a lifetime fault, not a clock's
             raise Unjudged("a slot was gone right after its write")
         # Many writes over a few slots: periodic sweeps run, yet capacity never matters.
         driver.call_many("store", [memory_input(f"churn-{n % 4}", f"{n}") for n in range(3000)])
@@ -87,33 +99,32 @@ def _clocked_lifetimes(context: Context) -> None:
             clock.advance(_SUB_MS * 3)
         clock.set(1000.0 + _SUB_MS + 60 - _SUB_MS / 2)
         for n in range(4):
-            expect(
+            expect_read(
                 ("MM-TTL-001",),
                 f"a slot written at clock {1000.0 + _SUB_MS * (1 + 3 * n)!r} with ttl=60, read "
                 f"at {clock()!r}",
-                read(driver, f"alive-{n}"),
+                driver,
+                f"alive-{n}",
                 [f"v{n}"],
             )
     with context.probe("MM-TTL-002", what="ttl=60"):
         driver, clock = _clocked(context)
         write(driver, "store", "expires", "x")
         clock.advance(60)
-        expect(
-            ("MM-TTL-002",), "read exactly ttl=60 s after the write", read(driver, "expires"), []
-        )
+        expect_read(("MM-TTL-002",), "read exactly ttl=60 s after the write", driver, "expires", [])
         write(driver, "store", "later", "y")
         clock.advance(60 + _MS)
-        expect(("MM-TTL-002",), "read 60.001 s after the write", read(driver, "later"), [])
+        expect_read(("MM-TTL-002",), "read 60.001 s after the write", driver, "later", [])
     with context.probe("MM-TTL-003", what="ttl=60"):
         driver, clock = _clocked(context)
         write(driver, "store", "gone", "old")
         clock.advance(60 + _MS)
         write(driver, "update", "gone", "revived?")
-        expect(("MM-TTL-003",), "update of an expired slot", read(driver, "gone"), [])
+        expect_read(("MM-TTL-003",), "update of an expired slot", driver, "gone", [])
         driver.delete(memory_input("gone"))
         write(driver, "store", "gone", "fresh")
         clock.advance(30)
-        expect(("MM-TTL-003",), "store after expiry, 30 s later", read(driver, "gone"), ["fresh"])
+        expect_read(("MM-TTL-003",), "store after expiry, 30 s later", driver, "gone", ["fresh"])
     with context.probe("MM-TTL-005", what="ttl=60"):
         driver, clock = _clocked(context)
         write(driver, "store", "read", "r")
@@ -133,7 +144,7 @@ def _clocked_lifetimes(context: Context) -> None:
         driver, clock = _clocked(context, ttl=None)
         write(driver, "store", "forever", "x")
         clock.advance(10.0**7)
-        expect(("MM-TTL-007",), "ttl=None, read 10**7 s later", read(driver, "forever"), ["x"])
+        expect_read(("MM-TTL-007",), "ttl=None, read 10**7 s later", driver, "forever", ["x"])
 
 
 #: Slots next to ``life`` that a careless layout gives one shared lifetime with it: the other
@@ -181,10 +192,11 @@ def _separate_lifetimes(context: Context) -> None:
             continue  # the slot never ended, so an update of it is no revival
         with context.probe("MM-TTL-003", what=f"next to {neighbour}"):
             write(driver, "update", "life", "revived?")
-            expect(
+            expect_read(
                 ("MM-TTL-003",),
                 f"update of an expired slot whose neighbour {neighbour} is alive",
-                read(driver, "life"),
+                driver,
+                "life",
                 [],
             )
 
@@ -234,9 +246,9 @@ def _fractional(context: Context) -> None:
             driver, clock = _clocked(context, ttl=ttl)
             write(driver, "store", "f", "x")
             clock.advance(ttl - _MS)
-            expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms before expiry", read(driver, "f"), ["x"])
+            expect_read(("MM-TTL-006",), f"ttl={ttl}, read 1 ms before expiry", driver, "f", ["x"])
             clock.advance(2 * _MS)
-            expect(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", read(driver, "f"), [])
+            expect_read(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", driver, "f", [])
 
 
 #: Lifetimes past the bounds that backends and their clients trip on: memcached reads an
@@ -260,10 +272,11 @@ def _long_lifetimes(context: Context) -> None:
                 write(driver, "store", slot, "x")
             for slot, moment in (("at-once", written), ("before-end", written + ttl - 1)):
                 clock.set(moment)
-                expect(
+                expect_read(
                     ("MM-TTL-001",),
                     f"a slot written at clock {written!r} with ttl={ttl}, read at {moment!r}",
-                    read(driver, slot),
+                    driver,
+                    slot,
                     ["x"],
                 )
             lived = True
@@ -271,10 +284,11 @@ def _long_lifetimes(context: Context) -> None:
             continue  # a slot gone early says nothing of its end
         with context.probe("MM-TTL-002", what=f"ttl={ttl}"):
             clock.set(written + ttl + 1)
-            expect(
+            expect_read(
                 ("MM-TTL-002",),
                 f"a slot written at clock {written!r} with ttl={ttl}, read at {clock()!r}",
-                read(driver, "after-end"),
+                driver,
+                "after-end",
                 [],
             )
 
@@ -288,9 +302,9 @@ def _default_ttl(context: Context) -> None:
         driver = context.manager(ttl=UNSET, clock=clock)
         write(driver, "store", "default", "x")
         clock.advance(DEFAULT_TTL - 1)
-        expect(("MM-TTL-009",), "no ttl given, read 43199 s later", read(driver, "default"), ["x"])
+        expect_read(("MM-TTL-009",), "no ttl given, read 43199 s later", driver, "default", ["x"])
         clock.advance(2)
-        expect(("MM-TTL-009",), "no ttl given, read 43201 s later", read(driver, "default"), [])
+        expect_read(("MM-TTL-009",), "no ttl given, read 43201 s later", driver, "default", [])
 
 
 # -- in real time ---------------------------------------------------------------------------
@@ -364,7 +378,7 @@ def _real_time_once(context: Context) -> None:
         with context.probe("MM-TTL-006", what=f"ttl={fractional}"):
             expect(("MM-TTL-006",), f"ttl={fractional}, read well before expiry", f_got[0], ["x"])
             _sleep_until(f_end + fractional + precision + 0.05)
-            expect(("MM-TTL-006",), f"ttl={fractional}, read after expiry", read(part, "f"), [])
+            expect_read(("MM-TTL-006",), f"ttl={fractional}, read after expiry", part, "f", [])
 
     _sleep_until(end + ttl + precision + 0.02)
     states = {slot: read(whole, slot) for slot in ("a", "r", "c", "u")}
@@ -386,15 +400,16 @@ def _real_time_once(context: Context) -> None:
             )
     with context.probe("MM-TTL-003", what=f"ttl={ttl}"):
         write(whole, "update", "x", "revived?")
-        expect(("MM-TTL-003",), "update of an expired slot", read(whole, "x"), [])
+        expect_read(("MM-TTL-003",), "update of an expired slot", whole, "x", [])
         write(whole, "store", "x", "fresh")
-        expect(("MM-TTL-003",), "store after expiry", read(whole, "x"), ["fresh"])
+        expect_read(("MM-TTL-003",), "store after expiry", whole, "x", ["fresh"])
     if forever is not None:
         with context.probe("MM-TTL-007", what="ttl=None"):
-            expect(
+            expect_read(
                 ("MM-TTL-007",),
                 "ttl=None, read after the others expired",
-                read(forever, "forever"),
+                forever,
+                "forever",
                 ["x"],
             )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from memspec.catalogue import Profile
 from memspec.conformance.checks import Check, Context, Skip
-from memspec.conformance.driver import CallTimeout
+from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.target import UNSET, FakeClock
@@ -158,6 +158,8 @@ def run_vector(vector: Vector, context: Context) -> None:
             problem = None
         if problem is not None:
             message, blamed_ids = problem
+            if isinstance(step, RetrieveStep) and not blamed_ids:
+                blamed_ids = _isolation(driver, build_input(step.input), result, step, ids)
             if set_up and not blamed_ids:
                 context.outcome.leave(
                     vector.requirement_ids, f"{vector.id} stopped at set-up step {index}: {message}"
@@ -213,6 +215,22 @@ def item_texts(result: Any) -> list[str] | str:
             return f"item {position} has no string working_memory: {short(item)}"
         texts.append(text)
     return texts
+
+
+def _isolation(
+    driver: Driver, request: Any, result: Any, step: RetrieveStep, ids: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """Isolation's blame for a retrieve that came back with another slot's items."""
+    texts = item_texts(result)
+    conversation_id = getattr(request, "conversation_id", None)
+    memory_type = getattr(request, "memory_type", None)
+    memory_type = getattr(memory_type, "value", memory_type)
+    if isinstance(texts, str) or not isinstance(conversation_id, str):
+        return None
+    if not isinstance(memory_type, str):
+        return None
+    wanted = [expand_text(text) for text in step.items or ()]
+    return driver.isolation_blame((conversation_id, memory_type), texts, wanted, ids)
 
 
 def _judge(
