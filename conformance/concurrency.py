@@ -596,6 +596,89 @@ def _tasks(context: Context) -> None:
             return
 
 
+#: Rounds of the cancellation check, per depth: in each, a store and a retrieve of every slot
+#: run as tasks and about a third of them are cancelled at a random await.
+_CANCEL_ROUNDS = {"quick": 40, "default": 150, "thorough": 500}
+_CANCEL_SLOTS = tuple(
+    (f"cancel-{conversation}", memory_type) for conversation, memory_type in _SLOTS
+)
+
+
+def _cancellation(context: Context) -> None:
+    """MM-ASYNC-003: tasks cancelled mid-operation leave every slot holding a whole write,
+    and the manager answering every later operation as if they had run whole or not at all.
+    With one store per slot per round, a slot holding anything but its earlier content or
+    the round's whole store can only be a cancellation's doing."""
+    if not context.is_async:
+        raise Skip("the target is not async: cancelling applies to tasks")
+    driver = context.manager(ttl=3600)
+    manager = driver.manager
+    rng = random.Random(context.seed)
+    held: dict[tuple[str, ConversationMemoryType], tuple[str, ...]] = dict.fromkeys(
+        _CANCEL_SLOTS, ()
+    )
+
+    def texts(result: Any) -> tuple[str, ...] | str:
+        if not isinstance(result, list):
+            return f"a {type(result).__name__} instead of a list"
+        found = [getattr(item, "working_memory", None) for item in result]
+        if not all(isinstance(text, str) for text in found):
+            return "items without a string working_memory"
+        return tuple(text for text in found if isinstance(text, str))
+
+    def request(slot: tuple[str, ConversationMemoryType], data: Any = None) -> IMemoryInput:
+        return IMemoryInput(conversation_id=slot[0], memory_type=slot[1], data=data)
+
+    async def one_round(number: int) -> str | None:
+        written = {
+            slot: tuple(f"{number}:{index}:{part}" for part in range(3))
+            for index, slot in enumerate(_CANCEL_SLOTS)
+        }
+        calls = []
+        for slot in _CANCEL_SLOTS:
+            items = [IWorkingMemory(working_memory=text) for text in written[slot]]
+            calls.append((slot, "store", manager.store(request(slot, items))))
+            calls.append((slot, "retrieve", manager.retrieve(request(slot))))
+        rng.shuffle(calls)
+        tasks = [asyncio.ensure_future(call) for _, _, call in calls]
+        for _ in range(rng.randrange(4)):
+            await asyncio.sleep(0)
+        for task in tasks:
+            if rng.random() < 0.35:
+                task.cancel()
+        # What the tasks themselves saw is async:tasks' business (MM-ASYNC-002): here only
+        # what the round leaves behind is judged, one read at a time, with nothing racing.
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        cancelled = sum(isinstance(result, asyncio.CancelledError) for result in results)
+        for slot in _CANCEL_SLOTS:  # the slots one at a time, after the round
+            try:
+                got = texts(await manager.retrieve(request(slot)))
+            except Exception as exc:
+                return (
+                    f"after a round where {cancelled} of {len(tasks)} tasks were cancelled, "
+                    f"a retrieve of slot {slot[0]!r} ({slot[1].name}) raised {exc!r}"
+                )
+            if got not in (held[slot], written[slot]):
+                return (
+                    f"after a round where {cancelled} of {len(tasks)} tasks were cancelled, "
+                    f"slot {slot[0]!r} ({slot[1].name}) reads {got!r}: neither what it held "
+                    f"before ({list(held[slot])!r}) nor the round's whole store "
+                    f"({list(written[slot])!r})"
+                )
+            held[slot] = got
+        return None
+
+    for number in range(_CANCEL_ROUNDS[context.depth]):
+        problem = driver.run(lambda: one_round(number), label="cancelled tasks")  # noqa: B023
+        if problem is not None:
+            raise CheckFailure(
+                ("MM-ASYNC-003",),
+                f"{problem}; a cancelled operation must act whole or not at all, and leave "
+                "every other one the outcome of some serial order",
+                reproduction=f"# round {number}, seed {context.seed}: {problem}",
+            )
+
+
 def judge_workload(
     context: Context,
     workload: Workload,
@@ -706,5 +789,12 @@ CHECKS: tuple[Check, ...] = (
         ("MM-ASYNC-002",),
         _tasks,
         "random operations from many tasks agree with a serial order",
+    ),
+    Check(
+        "async:cancellation",
+        Profile.ASYNC,
+        ("MM-ASYNC-003",),
+        _cancellation,
+        "tasks cancelled at random awaits leave whole writes and correct answers behind",
     ),
 )

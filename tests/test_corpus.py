@@ -43,7 +43,7 @@ def test_the_corpus_is_large_and_varied() -> None:
 
 #: Race bugs: caught by chance, so measured as rates (benchmarks/race_detection.py).
 RACES = {cls.__name__ for cls in BROKEN if getattr(cls, "RACE", False)}
-_CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
+_CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002", "MM-ASYNC-003"}
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ GAPS: dict[str, str] = {
     ),
 }
 
-_CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002"}
+_CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002", "MM-ASYNC-003"}
 
 
 def _certify(factory: Any) -> Any:

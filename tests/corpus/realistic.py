@@ -8,7 +8,9 @@ requirements whose statement that bug directly contradicts. The suite was not co
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import collections
 import contextlib
 import functools
 import hashlib
@@ -1264,9 +1266,10 @@ class AsyncGetThenSetManager(AsyncKVManager):
 
 class AsyncListStoreManager:
     """An async Redis list layout whose ``store`` awaits ``DEL``, ``RPUSH`` and ``EXPIRE`` one by
-    one: concurrent stores interleave, and a read between them sees an empty slot."""
+    one: concurrent stores interleave, a read between them sees an empty slot, and a store
+    cancelled after its ``DEL`` leaves the slot empty."""
 
-    BREAKS = ("MM-ASYNC-002",)
+    BREAKS = ("MM-ASYNC-002", "MM-ASYNC-003")
     RACE = True
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
@@ -1316,6 +1319,66 @@ class AsyncListStoreManager:
     async def delete(self, input: Any) -> None:
         request = as_memory_input(input)
         await self._kv.delete(*self._keys(request))
+
+
+class _PipelinedConnection:
+    """One connection of a pipelined protocol (RESP, memcached's text protocol): the server
+    answers commands in the order they were sent, and a client reads the oldest unread reply
+    after the network round trip."""
+
+    def __init__(self, server: RedisServerStub) -> None:
+        self.server = server
+        self.replies: collections.deque[Any] = collections.deque()
+
+    async def command(self, name: str, *args: Any, **options: Any) -> Any:
+        self.replies.append(getattr(self.server, name)(*args, **options))
+        await asyncio.sleep(0)  # the reply on its way back
+        return self.replies.popleft()
+
+
+class AsyncPipelinedReplyManager(AsyncKVManager):
+    """An asyncio manager on one pipelined connection, as aioredis 1.x and aiomcache kept:
+    each operation is one command, and tasks interleave only between whole commands. Bug: a
+    task cancelled while its reply is on the way leaves that reply unread, and from then on
+    every command reads the reply of the one before it (what redis-py's asyncio client did
+    before 4.5.4, CVE-2023-28858): a retrieve gets a ``SET``'s ``True``, or another slot's
+    items."""
+
+    BREAKS = ("MM-ASYNC-003",)
+
+    def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
+        super().__init__(ttl, clock)
+        self._connection = _PipelinedConnection(self._kv.server)
+
+    async def store(self, input: Any) -> str:
+        request = as_memory_input(input)
+        payload = self._encode(texts_of(request, "store"), request.metadata or {})
+        key = self._key(request)
+        await self._connection.command("set", key, payload, ex=self.ttl)
+        return key
+
+    async def retrieve(self, input: Any) -> list[IWorkingMemory]:
+        request = as_memory_input(input)
+        payload = await self._connection.command("get", self._key(request))
+        return [] if payload is None else items_of(json.loads(payload)["data"])
+
+    async def update(self, input: Any) -> None:
+        request = as_memory_input(input)
+        texts = texts_of(request, "update")
+        given = None if request.metadata is None else metadata_of(request)
+        key = self._key(request)
+
+        def script(redis: RedisServerStub) -> None:
+            old = redis.get(key)
+            if old is not None:
+                kept = json.loads(old)["metadata"] if given is None else given
+                redis.set(key, self._encode(texts, kept), ex=self.ttl, xx=True)
+
+        await self._connection.command("eval", script)
+
+    async def delete(self, input: Any) -> None:
+        request = as_memory_input(input)
+        await self._connection.command("delete", self._key(request))
 
 
 # ============================================================================ 7. failure atomicity
@@ -1564,6 +1627,7 @@ REALISTIC: tuple[type, ...] = (
     PipelineNoMultiManager,
     AsyncGetThenSetManager,
     AsyncListStoreManager,
+    AsyncPipelinedReplyManager,
     # 7. failure atomicity
     SplitMetadataKeyManager,
     AutocommitRowsManager,
