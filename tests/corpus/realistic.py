@@ -1321,19 +1321,31 @@ class AsyncListStoreManager:
         await self._kv.delete(*self._keys(request))
 
 
-class _PipelinedConnection:
-    """One connection of a pipelined protocol (RESP, memcached's text protocol): the server
-    answers commands in the order they were sent, and a client reads the oldest unread reply
-    after the network round trip."""
+class _PipelinedClient:
+    """An asyncio client on one connection of a pipelined protocol (RESP, memcached's text
+    protocol): the server answers commands in the order they were sent, and the client reads
+    the oldest unread reply after the network round trip."""
 
     def __init__(self, server: RedisServerStub) -> None:
         self.server = server
-        self.replies: collections.deque[Any] = collections.deque()
+        self._replies: collections.deque[Any] = collections.deque()
 
-    async def command(self, name: str, *args: Any, **options: Any) -> Any:
-        self.replies.append(getattr(self.server, name)(*args, **options))
+    async def _command(self, name: str, *args: Any, **options: Any) -> Any:
+        self._replies.append(getattr(self.server, name)(*args, **options))
         await asyncio.sleep(0)  # the reply on its way back
-        return self.replies.popleft()
+        return self._replies.popleft()
+
+    async def get(self, key: str) -> Any:
+        return await self._command("get", key)
+
+    async def set(self, key: str, value: str, **options: Any) -> Any:
+        return await self._command("set", key, value, **options)
+
+    async def delete(self, *keys: str) -> Any:
+        return await self._command("delete", *keys)
+
+    async def eval(self, script: Callable[[RedisServerStub], Any]) -> Any:
+        return await self._command("eval", script)
 
 
 class AsyncPipelinedReplyManager(AsyncKVManager):
@@ -1348,37 +1360,7 @@ class AsyncPipelinedReplyManager(AsyncKVManager):
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
-        self._connection = _PipelinedConnection(self._kv.server)
-
-    async def store(self, input: Any) -> str:
-        request = as_memory_input(input)
-        payload = self._encode(texts_of(request, "store"), request.metadata or {})
-        key = self._key(request)
-        await self._connection.command("set", key, payload, ex=self.ttl)
-        return key
-
-    async def retrieve(self, input: Any) -> list[IWorkingMemory]:
-        request = as_memory_input(input)
-        payload = await self._connection.command("get", self._key(request))
-        return [] if payload is None else items_of(json.loads(payload)["data"])
-
-    async def update(self, input: Any) -> None:
-        request = as_memory_input(input)
-        texts = texts_of(request, "update")
-        given = None if request.metadata is None else metadata_of(request)
-        key = self._key(request)
-
-        def script(redis: RedisServerStub) -> None:
-            old = redis.get(key)
-            if old is not None:
-                kept = json.loads(old)["metadata"] if given is None else given
-                redis.set(key, self._encode(texts, kept), ex=self.ttl, xx=True)
-
-        await self._connection.command("eval", script)
-
-    async def delete(self, input: Any) -> None:
-        request = as_memory_input(input)
-        await self._connection.command("delete", self._key(request))
+        self._kv = _PipelinedClient(self._kv.server)  # type: ignore[assignment]
 
 
 # ============================================================================ 7. failure atomicity
