@@ -17,9 +17,9 @@ __all__ = [
     "expect_read",
     "kept_earlier",
     "memory_input",
-    "metadata_was_refused",
     "read",
     "read_or_refused",
+    "refusal_blame",
     "write",
 ]
 
@@ -48,7 +48,7 @@ def expect_read(
     memory_type: ConversationMemoryType = WM,
 ) -> None:
     """Read a slot and fail ``blame`` unless it holds ``wanted``; items that only another
-    slot was written with fail isolation instead (:func:`isolation_blame`)."""
+    slot was written with fail isolation instead (:meth:`Driver.isolation_blame`)."""
     got = read(driver, conversation_id, memory_type)
     if got != wanted:
         slot, blame = (conversation_id, memory_type.value), tuple(blame)
@@ -64,15 +64,21 @@ def kept_earlier(got: list[str], written: list[str], before: list[str]) -> bool:
     return bool(before) and kept == before and tail == written[: len(tail)]
 
 
-def metadata_was_refused(plain: Callable[[], object]) -> bool:
-    """After a write with metadata raised: whether the same write without its metadata
-    (``plain``) succeeds, which makes the refusal of that metadata the witness
-    (MM-META-003) rather than whatever the write was there to show."""
-    try:
-        plain()
-    except Exception:  # the write fails without metadata too
-        return False
-    return True
+def refusal_blame(
+    blame: Iterable[str], what: str, exc: Exception, plain: Callable[[], object] | None
+) -> tuple[tuple[str, ...], str]:
+    """Whom to blame, and why, for a write (``what``) that raised ``exc``: MM-META-003 when
+    the same write without its metadata (``plain``) then succeeds, since the metadata was
+    refused; otherwise ``blame``, whatever the write was there to show."""
+    raised = f"{what} raised {type(exc).__name__}: {exc}"
+    if plain is not None:
+        try:
+            plain()
+        except Exception:  # the write fails without metadata too
+            pass
+        else:
+            return ("MM-META-003",), f"{raised}; the same {what} without its metadata succeeded"
+    return tuple(blame), raised
 
 
 def read(

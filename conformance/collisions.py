@@ -10,21 +10,9 @@ keeps them colliding. ``tests/test_collisions.py`` recomputes every pair.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import NamedTuple
 
-__all__ = ["COLLISIONS", "Collision", "alike_ids"]
-
-
-def alike_ids(first: str, second: str) -> bool:
-    """Whether two IDs differ only in ways careless key schemes erase: case, Unicode
-    normalisation, surrounding white space, what follows a ``:``, surrounding ``*``
-    (MM-ISO-003's witness when they share a slot)."""
-
-    def fold(text: str) -> str:
-        return unicodedata.normalize("NFKC", text).casefold().strip().split(":")[0].strip("*")
-
-    return fold(first) == fold(second)
+__all__ = ["COLLISIONS", "Collision"]
 
 
 class Collision(NamedTuple):

@@ -22,6 +22,7 @@ from memspec.conformance.driver import Driver
 from memspec.conformance.linearizability import Event, State, explain
 from memspec.conformance.results import CheckFailure, Failure
 from memspec.conformance.target import FakeClock
+from memspec.conformance.vectors import item_texts
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
 __all__ = [
@@ -619,12 +620,8 @@ def _cancellation(context: Context) -> None:
     )
 
     def texts(result: Any) -> tuple[str, ...] | str:
-        if not isinstance(result, list):
-            return f"a {type(result).__name__} instead of a list"
-        found = [getattr(item, "working_memory", None) for item in result]
-        if not all(isinstance(text, str) for text in found):
-            return "items without a string working_memory"
-        return tuple(text for text in found if isinstance(text, str))
+        found = item_texts(result)  # or what is wrong with the result
+        return found if isinstance(found, str) else tuple(found)
 
     def request(slot: tuple[str, ConversationMemoryType], data: Any = None) -> IMemoryInput:
         return IMemoryInput(conversation_id=slot[0], memory_type=slot[1], data=data)

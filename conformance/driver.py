@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from memspec.conformance.collisions import alike_ids
+from memspec.conformance.sharing import foreign_writers, isolation_requirement
 
 __all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted"]
 
@@ -119,19 +119,28 @@ class Driver:
             return self.run(each, label=operation)
         return self.run_sync(lambda: [method(input) for input in inputs], label=operation)
 
-    def _note(self, input: Any) -> None:
-        """Add a write's texts to :attr:`written`; inputs of odd shapes are left out."""
+    @staticmethod
+    def slot_of(input: Any) -> tuple[str, str] | None:
+        """The slot an input names, as :attr:`written` keys it: (conversation ID, memory type
+        value); ``None`` for an input of an odd shape."""
         if isinstance(input, Mapping):
             conversation_id = input.get("conversation_id")
-            memory_type, data = input.get("memory_type", _WORKING), input.get("data")
+            memory_type = input.get("memory_type", _WORKING)
         else:
             conversation_id = getattr(input, "conversation_id", None)
             memory_type = getattr(input, "memory_type", _WORKING)
-            data = getattr(input, "data", None)
         memory_type = getattr(memory_type, "value", memory_type)
         if not isinstance(conversation_id, str) or not isinstance(memory_type, str):
+            return None
+        return conversation_id, memory_type
+
+    def _note(self, input: Any) -> None:
+        """Add a write's texts to :attr:`written`; inputs of odd shapes are left out."""
+        slot = self.slot_of(input)
+        if slot is None:
             return
-        texts = self.written.setdefault((conversation_id, memory_type), set())
+        data = input.get("data") if isinstance(input, Mapping) else getattr(input, "data", None)
+        texts = self.written.setdefault(slot, set())
         for item in data if isinstance(data, list) else ():
             text = item.get("working_memory") if isinstance(item, Mapping) else None
             text = getattr(item, "working_memory", text)
@@ -150,17 +159,8 @@ class Driver:
         show) is already a requirement about which IDs share a slot."""
         if _ABOUT_IDS.intersection(blame):
             return None
-        extras = set(got) - set(wanted)
-        if not extras or extras & self.written.get(slot, set()):
-            return None
-        sources = [other for other, texts in self.written.items() if extras & texts]
-        if not extras <= set().union(*(self.written[other] for other in sources)):
-            return None  # some item no write through this driver explains
-        if any(other[0] == slot[0] for other in sources):
-            return ("MM-ISO-002",)
-        if any(alike_ids(other[0], slot[0]) for other in sources):
-            return ("MM-ISO-003",)
-        return ("MM-ISO-001",)
+        sources = foreign_writers(slot, got, wanted, self.written)
+        return isolation_requirement(slot[0], (s[0] for s in sources)) if sources else None
 
     # -- running ------------------------------------------------------------------------
 

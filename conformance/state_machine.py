@@ -29,12 +29,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from memspec.catalogue import Profile
-from memspec.conformance.calls import kept_earlier, metadata_was_refused
+from memspec.conformance.calls import kept_earlier, refusal_blame
 from memspec.conformance.checks import Check, Context, Skip, close_manager
-from memspec.conformance.collisions import alike_ids
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
+from memspec.conformance.sharing import foreign_writers, isolation_requirement
 from memspec.conformance.target import FakeClock
 from memspec.conformance.vectors import item_texts
 from memspec.model import MemoryModel, SlotKey
@@ -116,18 +116,10 @@ class _Blame:
         sources = []
         if got and got != expected and any(got == items for items in others.values()):
             sources = [next(other for other, items in others.items() if items == got)]
-        extras = set(got) - set(expected)
-        if not sources and extras and not extras & machine.ever.get(slot, set()):
-            # Items this slot was never written with, each written to another slot.
-            sources = [other for other, texts in machine.ever.items() if extras & texts]
-            if not extras <= set().union(*(machine.ever[other] for other in sources)):
-                sources = []
+        if not sources:
+            sources = foreign_writers(slot, got, expected, machine.ever)
         if sources:
-            if any(source[0] == slot[0] for source in sources):
-                return ("MM-ISO-002",)
-            if any(alike_ids(source[0], slot[0]) for source in sources):
-                return ("MM-ISO-003",)
-            return ("MM-ISO-001",)
+            return isolation_requirement(slot[0], (source[0] for source in sources))
         if last is None:
             return ("MM-RETR-001",)
         operation, last_slot = last
@@ -406,13 +398,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 hung.append(CheckFailure(blame, f"{what}: {exc}", reproduction=self.snippet()))
                 raise hung[0] from exc
             except Exception as exc:
-                raised = f"{what} raised {type(exc).__name__}: {exc}"
-                if plain is not None and metadata_was_refused(plain):
-                    self.fail(
-                        ("MM-META-003",),
-                        f"{raised}; the same {what} without its metadata succeeded",
-                    )
-                self.fail(blame, raised)
+                self.fail(*refusal_blame(blame, what, exc, plain))
 
         def model_items(self, slot: SlotKey) -> tuple[str, ...]:
             return self.model.snapshot().get(slot, ())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import random
 from collections.abc import Callable, Iterable
@@ -21,8 +22,8 @@ from memspec.conformance.calls import (
     expect,
     expect_read,
     memory_input,
-    metadata_was_refused,
     read,
+    refusal_blame,
     write,
 )
 from memspec.conformance.checks import Check, Context
@@ -74,13 +75,9 @@ def _input_snapshot(context: Context) -> None:
         try:
             driver.call(operation, request)
         except Exception as exc:
-            raised = f"{operation} raised {type(exc).__name__}: {exc}"
             plain = request.model_copy(update={"metadata": None})
-            if metadata_was_refused(lambda: driver.call(operation, plain)):  # noqa: B023
-                raise CheckFailure(
-                    ("MM-META-003",), f"{raised}; the same {operation} without metadata succeeded"
-                ) from exc
-            raise CheckFailure(ids, raised) from exc
+            retry = functools.partial(driver.call, operation, plain)
+            raise CheckFailure(*refusal_blame(ids, operation, exc, retry)) from exc
         data.append(IWorkingMemory(working_memory="appended later"))
         data[0] = IWorkingMemory(working_memory="replaced later")
         metadata["tags"].append("y")

@@ -139,7 +139,8 @@ def run_vector(vector: Vector, context: Context) -> None:
         set_up = not step.requirements  # a set-up step: its failure is no witness of its own
         where = f"{vector.id} step {index} ({step.op} {short(step.input, 100)})"
         try:
-            result = driver.call(step.op, build_input(step.input))
+            request = build_input(step.input)
+            result = driver.call(step.op, request)
         except CallTimeout as exc:
             raise fail(ids, f"{where}: {exc}") from exc
         except Exception as exc:
@@ -159,7 +160,7 @@ def run_vector(vector: Vector, context: Context) -> None:
         if problem is not None:
             message, blamed_ids = problem
             if isinstance(step, RetrieveStep) and not blamed_ids:
-                blamed_ids = _isolation(driver, build_input(step.input), result, step, ids)
+                blamed_ids = _isolation(driver, request, result, step, ids)
             if set_up and not blamed_ids:
                 context.outcome.leave(
                     vector.requirement_ids, f"{vector.id} stopped at set-up step {index}: {message}"
@@ -221,16 +222,11 @@ def _isolation(
     driver: Driver, request: Any, result: Any, step: RetrieveStep, ids: tuple[str, ...]
 ) -> tuple[str, ...] | None:
     """Isolation's blame for a retrieve that came back with another slot's items."""
-    texts = item_texts(result)
-    conversation_id = getattr(request, "conversation_id", None)
-    memory_type = getattr(request, "memory_type", None)
-    memory_type = getattr(memory_type, "value", memory_type)
-    if isinstance(texts, str) or not isinstance(conversation_id, str):
-        return None
-    if not isinstance(memory_type, str):
+    texts, slot = item_texts(result), Driver.slot_of(request)
+    if isinstance(texts, str) or slot is None:
         return None
     wanted = [expand_text(text) for text in step.items or ()]
-    return driver.isolation_blame((conversation_id, memory_type), texts, wanted, ids)
+    return driver.isolation_blame(slot, texts, wanted, ids)
 
 
 def _judge(
