@@ -499,80 +499,133 @@ def _churn_round(context: Context, *, yielding: bool) -> None:
             )
 
 
-#: Writes the torn-read check makes, per depth, and the items in each.
+#: Writes the torn-read check's first round makes, per depth, and the items in each.
 _TORN_WRITES = {"quick": 150, "default": 400, "thorough": 1500}
 _TORN_ITEMS = 48
+#: Its queued rounds, per depth, and the writes each of their two writers makes.
+_QUEUED_ROUNDS = {"quick": 2, "default": 6, "thorough": 12}
+_QUEUED_WRITES = {"quick": 100, "default": 200, "thorough": 400}
+_QUEUED_ITEMS = 16
 
 
 def _torn_reads(context: Context) -> None:
-    """Readers racing one writer of long writes to one slot see whole writes only.
+    """Readers racing writers of one slot see whole writes only.
 
-    A writer that clears a slot and then adds its items one by one (or lets readers reach a
-    list it is still filling) has a window as long as the write; long writes and free-running
-    threads make readers land in it."""
+    The first round is one writer of long writes and three readers: a writer that clears a
+    slot and then adds its items one by one (or lets readers reach a list it is still
+    filling) has a window as long as the write, and free-running threads land in it. The
+    queued rounds are two writers and six readers behind one slot's lock, with a clock that
+    lets other threads run at every reading (taken while the lock is held): a lock that two
+    operations can both come to hold, such as a keyed-lock registry that drops a key's lock
+    while others still wait on it, lets a reader into a write only when threads queue on
+    the lock, and then every round gives it hundreds of chances."""
     if context.is_async:
         raise Skip("the target is async: the async profile checks concurrent tasks instead")
-    driver = context.manager(ttl=3600)
+    rounds = [(1, 3, _TORN_ITEMS, _TORN_WRITES[context.depth], False)]
+    queued = (2, 6, _QUEUED_ITEMS, _QUEUED_WRITES[context.depth], True)
+    rounds += [queued] * _QUEUED_ROUNDS[context.depth]
+    for round_number, (writers, readers, items, writes, yielding) in enumerate(rounds):
+        _torn_round(context, round_number, writers, readers, items, writes, yielding)
+
+
+def _torn_round(
+    context: Context,
+    round_number: int,
+    writers: int,
+    readers: int,
+    items: int,
+    writes: int,
+    yielding: bool,
+) -> None:
+    """One round of :func:`_torn_reads`: ``writers`` threads each making ``writes`` writes of
+    ``items`` items (stores and updates in turn) to one slot while ``readers`` threads read it."""
+    clock = switching_clock(context) if yielding else None
+    driver = context.manager(ttl=3600, clock=clock)
     manager = driver.manager
-    writes = [
-        IMemoryInput(
-            conversation_id="torn",
-            data=[IWorkingMemory(working_memory=f"{n}:{i}") for i in range(_TORN_ITEMS)],
-        )
-        for n in range(_TORN_WRITES[context.depth])
+    plans = [
+        [
+            IMemoryInput(
+                conversation_id="torn",
+                data=[IWorkingMemory(working_memory=f"{w}.{n}:{i}") for i in range(items)],
+            )
+            for n in range(writes)
+        ]
+        for w in range(writers)
     ]
-    driver.call("store", writes[0])
+    driver.call("store", plans[0][0])
     read = IMemoryInput(conversation_id="torn")
-    done = threading.Event()
+    writing = threading.Semaphore(0)
+    finished = threading.Event()
     errors: list[str] = []
     torn: list[list[str]] = []
+    barrier = threading.Barrier(writers + readers, timeout=context.timeout)
 
-    def write() -> None:
+    def whole(texts: list[Any]) -> bool:
+        return len(texts) == items and len({str(t).partition(":")[0] for t in texts}) == 1
+
+    def write(plan: list[IMemoryInput]) -> None:
         try:
-            for n, request in enumerate(writes[1:], start=1):
+            barrier.wait()
+            for n, request in enumerate(plan[1:], start=1):
                 manager.store(request) if n % 2 else manager.update(request)
         except BaseException as exc:
             errors.append(f"writer: raised {exc!r}")
         finally:
-            done.set()
+            writing.release()
 
     def reader() -> None:
         try:
-            # At least one read each, however soon the writer is done: a reader the scheduler
-            # started late must not make the verdict depend on timing.
+            barrier.wait()
+            # At least one read each, however soon the writers are done: a reader the
+            # scheduler started late must not make the verdict depend on timing.
             while not torn:
-                last = done.is_set()
+                last = finished.is_set()
                 texts = [getattr(i, "working_memory", i) for i in manager.retrieve(read) or ()]
-                prefixes = {str(t).partition(":")[0] for t in texts}
-                if len(texts) != _TORN_ITEMS or len(prefixes) != 1:
+                if not whole(texts):
                     torn.append([str(t) for t in texts])
                 if last:
                     break
         except BaseException as exc:
             errors.append(f"reader: raised {exc!r}")
 
+    def done() -> None:
+        for _ in range(writers):
+            writing.acquire()
+        finished.set()
+
     with fast_thread_switching():
-        pool = [threading.Thread(target=write, daemon=True, name="memspec-writer")] + [
+        pool = [
+            threading.Thread(target=write, args=(plan,), daemon=True, name=f"memspec-writer-{w}")
+            for w, plan in enumerate(plans)
+        ] + [
             threading.Thread(target=reader, daemon=True, name=f"memspec-reader-{i}")
-            for i in range(3)
+            for i in range(readers)
         ]
+        pool.append(threading.Thread(target=done, daemon=True, name="memspec-torn-done"))
         stuck = _stuck(pool, context.timeout * 3)
+    where = f"{writers} writer{'s' if writers > 1 else ''} and {readers} readers of one slot"
     if stuck:
-        raise CheckFailure(("MM-CONC-001",), "a writer and readers of one slot did not return")
+        raise CheckFailure(("MM-CONC-001",), f"{where} did not return")
     if errors:
         raise CheckFailure(
             ("MM-CONC-001",),
-            f"a writer and readers of one slot raised {_kind(errors[0])}; expected no exception",
-            reproduction=f"# {errors[0]}",
+            f"{where} raised {_kind(errors[0])}; expected no exception",
+            reproduction=f"# round {round_number}: {errors[0]}",
         )
+    seen = "a read racing"
+    if not torn:
+        final = [getattr(i, "working_memory", i) for i in driver.call("retrieve", read) or ()]
+        if not whole(final):
+            seen = "the read after"
+            torn.append([str(t) for t in final])
     if torn:
         got = torn[0]
         shown = got if len(got) <= 6 else [*got[:3], "...", *got[-2:]]
         raise CheckFailure(
             ("MM-CONC-002",),
-            f"a read racing writes of {_TORN_ITEMS} items to one slot returned {len(got)} items "
-            "that no single write left; in every serial order a read sees one whole write",
-            reproduction=f"# one read returned {shown!r}",
+            f"{seen} {where}, each write of {items} items, returned {len(got)} items that no "
+            "single write left; in every serial order a read sees one whole write",
+            reproduction=f"# round {round_number}: one read returned {shown!r}",
         )
 
 
