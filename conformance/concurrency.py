@@ -810,7 +810,7 @@ CHECKS: tuple[Check, ...] = (
         Profile.CONCURRENCY,
         ("MM-CONC-001", "MM-CONC-002"),
         _torn_reads,
-        "readers racing long writes to one slot see whole writes only",
+        "readers racing writers of one slot, long writes and queued ones, see whole writes only",
     ),
     Check(
         "concurrency:update-delete-race",
