@@ -138,6 +138,38 @@ def test_one_round_trip_per_operation_and_never_keys(redis_server: RedisServer) 
     assert "KEYS" not in client.sent and "SCAN" in client.sent
 
 
+def test_a_large_namespace_is_cleared_a_batch_of_keys_to_a_del(redis_server: RedisServer) -> None:
+    client = CountingRedis.from_url(redis_server.url)
+    client.sent = []
+    manager = RedisWorkingMemoryManager(client=client, ttl=60, namespace="big")
+    other = RedisWorkingMemoryManager(redis_server.url, ttl=60, namespace="bigger")
+    other.store(put("kept", "x"))
+    pipe = client.pipeline(transaction=False)
+    for n in range(1_201):
+        pipe.set(f"big:wm:WORKING_MEMORY:c{n}", b"{}")
+    pipe.execute()
+    client.sent.clear()
+    assert manager.clear_namespace() == 1_201
+    assert list(manager.keys()) == []
+    assert client.sent.count("DEL") == 3  # 500 + 500 + 201
+    assert texts(other, "kept") == ["x"]
+    other.clear_namespace()
+
+
+def test_a_large_async_namespace_is_cleared_whole(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.mset({f"abig:wm:WORKING_MEMORY:c{n}": b"{}" for n in range(1_201)})
+
+    async def scenario() -> int:
+        manager = AsyncRedisWorkingMemoryManager(redis_server.url, ttl=60, namespace="abig")
+        removed = await manager.clear_namespace()
+        await manager.aclose()
+        return removed
+
+    assert asyncio.run(scenario()) == 1_201
+    assert list(client.scan_iter(match="abig:*")) == []
+
+
 def test_namespace_glob_characters_are_escaped(redis_server: RedisServer) -> None:
     with (
         RedisWorkingMemoryManager(redis_server.url, namespace="app[ab]*") as globby,
