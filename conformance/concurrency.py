@@ -612,20 +612,22 @@ def _torn_round(
             f"{where} raised {_kind(errors[0])}; expected no exception",
             reproduction=f"# round {round_number}: {errors[0]}",
         )
-    seen = "a read racing"
+    seen = "one read racing them"
     if not torn:
         final = [getattr(i, "working_memory", i) for i in driver.call("retrieve", read) or ()]
         if not whole(final):
-            seen = "the read after"
+            seen = "the read after them"
             torn.append([str(t) for t in final])
     if torn:
+        # The message names the kind of fault only, so that the same seed gives the same
+        # report whichever interleaving showed it; what was read is the reproduction.
         got = torn[0]
         shown = got if len(got) <= 6 else [*got[:3], "...", *got[-2:]]
         raise CheckFailure(
             ("MM-CONC-002",),
-            f"{seen} {where}, each write of {items} items, returned {len(got)} items that no "
+            f"with {where}, writes of {items} items each, a read returned items that no "
             "single write left; in every serial order a read sees one whole write",
-            reproduction=f"# round {round_number}: one read returned {shown!r}",
+            reproduction=f"# round {round_number}: {seen} returned {len(got)} items: {shown!r}",
         )
 
 
