@@ -22,7 +22,7 @@ from memspec.conformance.driver import Driver
 from memspec.conformance.linearizability import Event, State, explain
 from memspec.conformance.results import CheckFailure, Failure
 from memspec.conformance.target import FakeClock
-from memspec.conformance.vectors import item_texts
+from memspec.conformance.vectors import item_texts, seen_texts
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
 __all__ = [
@@ -306,7 +306,7 @@ def update_delete_rounds(
         finals = updater.call_many("retrieve", [IMemoryInput(conversation_id=s) for s in slots])
         for slot, left in zip(slots, finals, strict=True):
             if left:
-                texts = [getattr(i, "working_memory", i) for i in left]
+                texts = seen_texts(left)
                 raise CheckFailure(
                     resurrect_ids,
                     f"after an update raced a delete of the same slot{where}, the slot holds "
@@ -396,7 +396,7 @@ def _expiry_race(context: Context) -> None:
                 )
             finals = driver.call_many("retrieve", [_single(name) for name in names])
             for name, final in zip(names, finals, strict=True):
-                texts = [getattr(i, "working_memory", i) for i in final or ()]
+                texts = seen_texts(final)
                 if texts != ["new"]:
                     raise CheckFailure(
                         ("MM-CONC-002",),
@@ -489,7 +489,7 @@ def _churn_round(context: Context, *, yielding: bool) -> None:
     new = [(f"churn-new-{w}-{n}", f"{w}/{n}") for w in range(threads) for n in range(per_thread)]
     finals = driver.call_many("retrieve", [_single(name) for name, _ in new])
     for (name, text), final in zip(new, finals, strict=True):
-        texts = [getattr(i, "working_memory", i) for i in final or ()]
+        texts = seen_texts(final)
         if texts != [text]:
             raise CheckFailure(
                 ("MM-CONC-002",),
@@ -580,7 +580,7 @@ def _torn_round(
             # scheduler started late must not make the verdict depend on timing.
             while not torn:
                 last = finished.is_set()
-                texts = [getattr(i, "working_memory", i) for i in manager.retrieve(read) or ()]
+                texts = seen_texts(manager.retrieve(read))
                 if not whole(texts):
                     torn.append([str(t) for t in texts])
                 if last:
@@ -614,7 +614,7 @@ def _torn_round(
         )
     seen = "one read racing them"
     if not torn:
-        final = [getattr(i, "working_memory", i) for i in driver.call("retrieve", read) or ()]
+        final = seen_texts(driver.call("retrieve", read))
         if not whole(final):
             seen = "the read after them"
             torn.append([str(t) for t in final])
@@ -681,7 +681,8 @@ def _cancellation(context: Context) -> None:
     def request(slot: tuple[str, ConversationMemoryType], data: Any = None) -> IMemoryInput:
         return IMemoryInput(conversation_id=slot[0], memory_type=slot[1], data=data)
 
-    async def one_round(number: int) -> str | None:
+    async def one_round(number: int) -> tuple[str, str] | None:
+        """``None``, or what a read after the round found: (the kind of fault, its detail)."""
         written = {
             slot: tuple(f"{number}:{index}:{part}" for part in range(3))
             for index, slot in enumerate(_CANCEL_SLOTS)
@@ -706,12 +707,12 @@ def _cancellation(context: Context) -> None:
             try:
                 got = texts(await manager.retrieve(request(slot)))
             except Exception as exc:
-                return (
+                return f"raised {type(exc).__name__}", (
                     f"after a round where {cancelled} of {len(tasks)} tasks were cancelled, "
                     f"a retrieve of slot {slot[0]!r} ({slot[1].name}) raised {exc!r}"
                 )
             if got not in (held[slot], written[slot]):
-                return (
+                return "returned neither what the slot held before nor the round's whole store", (
                     f"after a round where {cancelled} of {len(tasks)} tasks were cancelled, "
                     f"slot {slot[0]!r} ({slot[1].name}) reads {got!r}: neither what it held "
                     f"before ({list(held[slot])!r}) nor the round's whole store "
@@ -723,11 +724,15 @@ def _cancellation(context: Context) -> None:
     for number in range(_CANCEL_ROUNDS[context.depth]):
         problem = driver.run(lambda: one_round(number), label="cancelled tasks")  # noqa: B023
         if problem is not None:
+            # The message names the kind of fault only, so that the same seed gives the same
+            # report whichever await the cancellations landed on; the details reproduce it.
+            fault, detail = problem
             raise CheckFailure(
                 ("MM-ASYNC-003",),
-                f"{problem}; a cancelled operation must act whole or not at all, and leave "
-                "every other one the outcome of some serial order",
-                reproduction=f"# round {number}, seed {context.seed}: {problem}",
+                f"after tasks were cancelled at random awaits, a read of a slot {fault}; a "
+                "cancelled operation must act whole or not at all, and leave every other one "
+                "the outcome of some serial order",
+                reproduction=f"# round {number}, seed {context.seed}: {detail}",
             )
 
 

@@ -35,6 +35,7 @@ from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.isolation import WorkerFailed, call_isolated
 from memspec.conformance.linearizability import Event, State
 from memspec.conformance.results import CheckFailure, short
+from memspec.conformance.vectors import seen_texts
 from memspec.errors import MemoryBackendError
 
 __all__ = ["CHECKS"]
@@ -176,7 +177,7 @@ def _marker_reaches(context: Context, first: Driver) -> bool:
         failure.failure = failure.failure.with_output(exc.output)
         raise failure from None
     seen = first.call("retrieve", memory_input(_PREFIX + "marker"))
-    return [getattr(i, "working_memory", i) for i in seen or ()] == ["from another process"]
+    return seen_texts(seen) == ["from another process"]
 
 
 def _shared_processes(context: Context) -> None:
@@ -306,7 +307,7 @@ def _outage(context: Context) -> None:
 
 def _texts(driver: Driver, slot: str) -> tuple[str, ...]:
     items = driver.call("retrieve", memory_input(_PREFIX + slot))
-    return tuple(getattr(i, "working_memory", i) for i in items or ())
+    return tuple(seen_texts(items))
 
 
 def _during(driver: Driver, operation: str, slot: str, items: tuple[str, ...]) -> bool:
@@ -333,7 +334,7 @@ def _during(driver: Driver, operation: str, slot: str, items: tuple[str, ...]) -
             "expected MemoryBackendError",
         ) from None
     if operation == "retrieve":
-        texts = [getattr(i, "working_memory", i) for i in result or ()]
+        texts = seen_texts(result)
         if texts != list(_BEFORE[slot]):
             raise CheckFailure(
                 ids,

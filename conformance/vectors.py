@@ -25,7 +25,7 @@ from memspec.vectors import (
 )
 from pydantic import ValidationError
 
-__all__ = ["CHECKS", "build_input", "item_texts", "run_vector"]
+__all__ = ["CHECKS", "build_input", "item_texts", "run_vector", "seen_texts"]
 
 #: The requirement a step checks when it names none: the operation's basic promise.
 _BASIC = {
@@ -216,6 +216,12 @@ def item_texts(result: Any) -> list[str] | str:
             return f"item {position} has no string working_memory: {short(item)}"
         texts.append(text)
     return texts
+
+
+def seen_texts(result: Any) -> list[Any]:
+    """Each item's ``working_memory`` text, or the item itself where it has none: what the
+    race checks compare, since a malformed result is MM-RETR-001/002's business, not theirs."""
+    return [getattr(item, "working_memory", item) for item in result or ()]
 
 
 def _isolation(

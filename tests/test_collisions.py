@@ -30,7 +30,13 @@ HASHES: dict[str, Callable[[str], object]] = {
 
 #: Formats that "any, around the ID" stands for: equal-length pairs of CRC-32 and hashCode
 #: collide under any common prefix and suffix.
-_AROUND = ("{c}", "WORKING_MEMORY:{c}", "{c}:WORKING_MEMORY", "memory:WORKING_MEMORY:{c}")
+_AROUND = (
+    "{c}",
+    "WORKING_MEMORY:{c}",
+    "{c}:WORKING_MEMORY",
+    "memory:WORKING_MEMORY:{c}",
+    "WORKING_MEMORY_{c}",
+)
 
 
 def _formats(collision: Collision) -> tuple[str, ...]:
