@@ -31,8 +31,8 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP_INSTALL) uv 2>/dev/null || echo "uv could not be installed: installing with pip"
-	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(INSTALL) -e '.[redis,postgres,openai,docs,dev]' \
-	  || PYTHONWARNINGS="$(QUIET_EDITABLE)" $(PIP_INSTALL) -e '.[redis,postgres,openai,docs,dev]'
+	PYTHONWARNINGS="$(QUIET_EDITABLE)" $(INSTALL) -e '.[redis,postgres,openai,memcached,docs,dev]' \
+	  || PYTHONWARNINGS="$(QUIET_EDITABLE)" $(PIP_INSTALL) -e '.[redis,postgres,openai,memcached,docs,dev]'
 	@touch $(STAMP)
 
 certify: $(STAMP)

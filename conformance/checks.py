@@ -266,6 +266,7 @@ def all_checks() -> tuple[Check, ...]:
     from memspec.conformance import (
         concurrency,
         dimensions,
+        limits,
         persistence,
         shared,
         state_machine,
@@ -278,6 +279,7 @@ def all_checks() -> tuple[Check, ...]:
         *vector_checks.CHECKS,
         *targeted.CHECKS,
         *dimensions.CHECKS,
+        *limits.CHECKS,
         *state_machine.CHECKS,
         *timing.CHECKS,
         *concurrency.CHECKS,

@@ -30,6 +30,7 @@ from memspec.conformance.report import (
     badge_svg,
     first_reproduction,
     junit_xml,
+    limits,
     markdown,
     notes,
     summary,
@@ -322,6 +323,10 @@ def _certify(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(table(report.requirements))
         print()
+        for line in limits(report):
+            print(line)
+        if report.limits.rows():
+            print()
     for line in notes(report):
         print(line)
     written = None

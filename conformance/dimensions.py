@@ -76,7 +76,7 @@ def _sized_readback(
     driver: Driver, what: str, conversation_id: str, wanted: list[str], before: list[str]
 ) -> None:
     """Blame by what came back after a write of ``wanted`` over ``before``: MM-STORE-003
-    when the earlier content is still there (kept, or with the write after it), MM-LIMIT-002
+    when the earlier content is still there (kept, or with the write after it), MM-LIMIT-005
     when the write came back shortened, and MM-STORE-002 when it came back reordered, altered
     or added to, which no size bound explains."""
     got = read(driver, conversation_id)
@@ -85,7 +85,7 @@ def _sized_readback(
     if kept_earlier(got, wanted, before):
         blamed = "MM-STORE-003"
     elif _shortened(got, wanted):
-        blamed = "MM-LIMIT-002"
+        blamed = "MM-LIMIT-005"
     else:
         blamed = "MM-STORE-002"
     raise CheckFailure((blamed,), f"{what}: {_differs(got, wanted)}")
@@ -137,49 +137,67 @@ def _scale(context: Context) -> None:
                     )
 
 
-# -- MM-LIMIT-002 / MM-FID-002: sizes ---------------------------------------------------------
+# -- MM-LIMIT-005 / MM-FID-004: sizes ---------------------------------------------------------
+
+#: What every manager must accept in one write (MM-LIMIT-005, MM-FID-004): bytes of UTF-8 in
+#: all, and items.
+FLOOR_BYTES = 256 * 1024
+#: The longest conversation ID every manager must accept, in bytes of UTF-8 (MM-LIMIT-004).
+ID_FLOOR_BYTES = 1024
+FLOOR_ITEMS = 1000
+
+
+def _floor_text(size: int, head: str = "") -> str:
+    """A text of exactly ``size`` bytes of UTF-8 mixing one-, two- and four-byte characters."""
+    unit = "memory é\U0001f600 "  # 14 bytes
+    body = head + unit * ((size - len(head.encode())) // len(unit.encode()))
+    return body + "x" * (size - len(body.encode()))
+
+
+def _kept_or_refused(
+    driver: Driver, what: str, conversation_id: str, wanted: list[str], before: list[str]
+) -> None:
+    """A write past the floor: kept whole, or refused with ``ValueError`` leaving ``before``."""
+    try:
+        write(driver, "store", conversation_id, *wanted)
+    except ValueError:
+        _readback(driver, ("MM-LIMIT-005",), f"after {what} was refused", conversation_id, before)
+    else:
+        _sized_readback(driver, what, conversation_id, wanted, before)
 
 
 def _sizes(context: Context) -> None:
-    with context.probe("MM-LIMIT-002", what="many items in one write"):
+    with context.probe("MM-LIMIT-005", what="writes at the floor"):
         driver = context.manager(ttl=3600)
-        for count in (17, 300, 1000, 10_000):
+        for count in (17, 300, FLOOR_ITEMS):
             wanted = [f"item {n}" for n in range(count)]
             write(driver, "store", f"items-{count}", *wanted)
             _sized_readback(driver, f"a write of {count} items", f"items-{count}", wanted, [])
-        # Past the smallest allowed bound a write is kept whole or refused, never cut.
-        wanted = [f"item {n}" for n in range(40_000)]
-        write(driver, "store", "beyond", "kept")
-        try:
-            write(driver, "store", "beyond", *wanted)
-        except ValueError:
-            _readback(
-                driver, ("MM-LIMIT-002",), "a refused write of 40,000 items", "beyond", ["kept"]
-            )
-        else:
-            _sized_readback(driver, "a write of 40,000 items", "beyond", wanted, ["kept"])
-    with context.probe("MM-FID-002", what="a 1.5 MiB item"):
+        # 16 items of 16 KiB each: the floor's total, spread over several items.
+        wanted = [_floor_text(FLOOR_BYTES // 16, f"{n:02} ") for n in range(16)]
+        write(driver, "store", "total", *wanted)
+        _sized_readback(driver, "a write of 16 items of 16 KiB", "total", wanted, [])
+    with context.probe("MM-FID-004", what="a 256 KiB item"):
         driver = context.manager(ttl=3600)
-        big = "é" * (3 * _MIB // 4) + "x" * (_MIB // 2)  # 1.5 MiB of UTF-8
+        big = _floor_text(FLOOR_BYTES)
         write(driver, "store", "big", big)
-        _readback(driver, ("MM-FID-002",), "an item of 1.5 MiB", "big", [big])
-    with context.probe("MM-LIMIT-002", what="a 4 MiB item"):
+        _readback(driver, ("MM-FID-004",), "an item of 256 KiB", "big", [big])
+    with context.probe("MM-LIMIT-005", what="writes past the floor"):
+        # Past the floor a write is kept whole or refused, never cut.
         driver = context.manager(ttl=3600)
-        large = "abcdefgh" * (_MIB // 2)
-        write(driver, "store", "large", large)
-        _sized_readback(driver, "an item of 4 MiB", "large", [large], [])
-        huge = "ijklmnop" * _MIB
-        try:
-            write(driver, "store", "large", huge)
-        except ValueError:
-            _readback(
-                driver, ("MM-LIMIT-002",), "after an 8 MiB item was refused", "large", [large]
-            )
-        else:
-            _sized_readback(driver, "an item of 8 MiB", "large", [huge], [large])
+        write(driver, "store", "beyond", "kept")
+        for count in (10_000, 40_000):
+            wanted = [f"item {n}" for n in range(count)]
+            _kept_or_refused(driver, f"a write of {count:,} items", "beyond", wanted, ["kept"])
+            write(driver, "store", "beyond", "kept")
+        write(driver, "store", "large", "kept")
+        for size in (_MIB + _MIB // 2, 4 * _MIB, 8 * _MIB):
+            text = _floor_text(size)
+            _kept_or_refused(driver, f"an item of {size / _MIB:g} MiB", "large", [text], ["kept"])
+            write(driver, "store", "large", "kept")
 
 
-# -- MM-ISO-003 / MM-LIMIT-001: ID lengths ----------------------------------------------------
+# -- MM-ISO-003 / MM-LIMIT-004: ID lengths ----------------------------------------------------
 
 
 def _pairs(length: int) -> Iterator[tuple[str, str]]:
@@ -223,43 +241,56 @@ def _id_lengths(context: Context) -> None:
                     f"the white-space-only ID {blank!r} is a conversation like any other: "
                     f"expected {[f'blank {n}']!r}, got {got!r}",
                 )
-    with context.probe("MM-LIMIT-001", what="IDs up to 64 KiB"):
+    with context.probe("MM-LIMIT-004", what="IDs of 1 KiB of UTF-8"):
         driver = context.manager(ttl=3600)
-        for length in (4096, 16_384, 65_536):
+        for unit in ("é", "\U0001f600"):  # two and four bytes: 1,024 bytes in all, or just under
+            body = unit * (ID_FLOOR_BYTES // len(unit.encode()) - 1)
+            _distinct(driver, ("MM-LIMIT-004",), body + "é", body + "è", "IDs of 1 KiB of UTF-8")
+    with context.probe("MM-LIMIT-004", what="IDs past the floor"):
+        # Past the floor an ID is a conversation of its own or refused, never cut to another.
+        driver = context.manager(ttl=3600)
+        for length in (4096, 16_384, 65_536, 100_000):
             for first, second in _pairs(length):
-                _distinct(driver, ("MM-LIMIT-001",), first, second, "IDs up to 64 KiB")
-        for first, second in _pairs(100_000):
-            try:
-                write(driver, "store", first, "first")
-            except ValueError:
-                got = read_or_refused(driver, first)
-                if got:
-                    raise CheckFailure(
-                        ("MM-LIMIT-001",),
-                        f"a store of an ID of {len(first)} characters was refused, yet the ID "
-                        f"then reads {short(got)}",
-                    ) from None
-                continue
-            write(driver, "store", second, "second")
-            got = read(driver, first)
-            if got != ["first"]:
+                _distinct_or_refused(driver, first, second)
+
+
+def _distinct_or_refused(driver: Driver, first: str, second: str) -> None:
+    """Two long IDs that differ in one character: each refused with ``ValueError`` (and then
+    reading nothing), or a slot of its own."""
+    accepted = []
+    for conversation_id, text in ((first, "first"), (second, "second")):
+        try:
+            write(driver, "store", conversation_id, text)
+        except ValueError:
+            got = read_or_refused(driver, conversation_id)
+            if got:
                 raise CheckFailure(
-                    ("MM-LIMIT-001",),
-                    f"two accepted IDs of {len(first)} characters that differ in one character "
-                    f"share a slot (expected ['first'], got {got!r}); refuse IDs over the "
-                    "bound with ValueError instead",
-                )
+                    ("MM-LIMIT-004",),
+                    f"a store of an ID of {len(conversation_id)} characters was refused, yet "
+                    f"the ID then reads {short(got)}",
+                ) from None
+        else:
+            accepted.append((conversation_id, text))
+    for conversation_id, text in accepted:
+        got = read(driver, conversation_id)
+        if got != [text]:
+            raise CheckFailure(
+                ("MM-LIMIT-004",),
+                f"two IDs of {len(conversation_id)} characters that differ in one character "
+                f"share a slot (expected {[text]!r}, got {got!r}); refuse IDs over the bound "
+                "with ValueError instead",
+            )
 
 
 def _long_keys(context: Context) -> None:
-    with context.probe("MM-STORE-006", what="long IDs"):
+    with context.probe("MM-STORE-009", what="long IDs"):
         driver = context.manager(ttl=3600)
         for length in (64, 255, 256, 1024, 4096, 16_384, 65_536):
             for first, second in _pairs(length):
                 if length <= 1024:
                     key = _store_id(driver, first, "first")
                     other = _store_id(driver, second, "second")
-                else:  # refusing an ID this long is MM-LIMIT-001's to judge, not a key's
+                else:  # refusing an ID this long is MM-LIMIT-004's to judge, not a key's
                     try:
                         key = write(driver, "store", first, "first")
                         other = write(driver, "store", second, "second")
@@ -267,7 +298,7 @@ def _long_keys(context: Context) -> None:
                         return
                 if key == other:
                     raise CheckFailure(
-                        ("MM-STORE-006",),
+                        ("MM-STORE-009",),
                         f"two IDs of {length} characters that differ in one character got "
                         f"the same key {short(key, 80)}",
                     )
@@ -344,7 +375,7 @@ def _memory_types(context: Context) -> None:
             )
 
 
-# -- MM-ISO-001 / MM-STORE-006: short-hash keys -----------------------------------------------
+# -- MM-ISO-001 / MM-STORE-009: short-hash keys -----------------------------------------------
 
 
 def _short_hashes(context: Context) -> None:
@@ -375,25 +406,25 @@ def _short_hashes(context: Context) -> None:
                     f"{second_type.name}): a key joining ID and memory type with a separator "
                     "the ID may contain",
                 )
-    with context.probe("MM-STORE-006", what="IDs that collide when joined with a memory type"):
+    with context.probe("MM-STORE-009", what="IDs that collide when joined with a memory type"):
         driver = context.manager(ttl=3600)
         for (first, first_type), (second, second_type) in joined:
             key = _store_id(driver, first, "x", first_type)
             other = _store_id(driver, second, "y", second_type)
             if key == other:
                 raise CheckFailure(
-                    ("MM-STORE-006",),
+                    ("MM-STORE-009",),
                     f"slots ({first!r}, {first_type.name}) and ({second!r}, {second_type.name}) "
                     f"got the same key {key!r}",
                 )
-    with context.probe("MM-STORE-006", what="IDs that collide under short hashes"):
+    with context.probe("MM-STORE-009", what="IDs that collide under short hashes"):
         driver = context.manager(ttl=3600)
         for collision in COLLISIONS:
             first = _store_id(driver, collision.first, "x")
             second = _store_id(driver, collision.second, "y")
             if first == second:
                 raise CheckFailure(
-                    ("MM-STORE-006",),
+                    ("MM-STORE-009",),
                     f"conversations {collision.first!r} and {collision.second!r} ("
                     f"{collision.hash} collision) got the same key {first!r}",
                 )
@@ -523,12 +554,12 @@ def _shapes(context: Context) -> None:
         _expect_texts(
             "MM-MODEL-001", "a dict input without memory_type", driver, "mapping", WM, ["m"]
         )
-    with context.probe("MM-STORE-005", what="a mapping without memory_type"):
+    with context.probe("MM-STORE-008", what="a mapping without memory_type"):
         omitted = driver.store({"conversation_id": "keyed", "data": [{"working_memory": "k"}]})
         named = write(driver, "store", "keyed", "k")
         if omitted != named:
             raise CheckFailure(
-                ("MM-STORE-005",),
+                ("MM-STORE-008",),
                 f"the working-memory slot of 'keyed' got key {omitted!r} from a dict without "
                 f"memory_type and {named!r} from an IMemoryInput naming WORKING_MEMORY",
             )
@@ -712,14 +743,14 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "dimension:sizes",
         Profile.CORE,
-        ("MM-LIMIT-002", "MM-FID-002", "MM-STORE-002", "MM-STORE-003"),
+        ("MM-LIMIT-005", "MM-FID-004", "MM-STORE-002", "MM-STORE-003"),
         _sizes,
         "thousands of items per write and multi-megabyte items",
     ),
     Check(
         "dimension:id-lengths",
         Profile.CORE,
-        ("MM-ISO-003", "MM-LIMIT-001"),
+        ("MM-ISO-003", "MM-LIMIT-004"),
         _id_lengths,
         "IDs that differ only past common cut-off lengths, and blank IDs",
     ),
@@ -733,21 +764,21 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "dimension:long-keys",
         Profile.CORE,
-        ("MM-STORE-006",),
+        ("MM-STORE-009",),
         _long_keys,
         "IDs that differ only past common cut-off lengths get different keys",
     ),
     Check(
         "dimension:short-hashes",
         Profile.CORE,
-        ("MM-ISO-001", "MM-STORE-006"),
+        ("MM-ISO-001", "MM-STORE-009"),
         _short_hashes,
         "IDs that collide under common short hashes",
     ),
     Check(
         "dimension:input-shapes",
         Profile.CORE,
-        ("MM-INPUT-002", "MM-INPUT-004", "MM-MODEL-001", "MM-STORE-005", "MM-STORE-007"),
+        ("MM-INPUT-002", "MM-INPUT-004", "MM-MODEL-001", "MM-STORE-008", "MM-STORE-007"),
         _shapes,
         "dataclass, __slots__ and mapping inputs, another enum class, lenient names",
     ),

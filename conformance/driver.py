@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted"]
 _WRITES = frozenset({"store", "update"})
 _WORKING = "WORKING_MEMORY"
 #: Requirements whose witnesses are slots that read each other's items already.
-_ABOUT_IDS = frozenset({"MM-ISO-001", "MM-ISO-002", "MM-ISO-003", "MM-LIMIT-001"})
+_ABOUT_IDS = frozenset({"MM-ISO-001", "MM-ISO-002", "MM-ISO-003", "MM-LIMIT-004"})
 
 #: Seconds a single manager call may take before it counts as hung.
 DEFAULT_CALL_TIMEOUT = 10.0

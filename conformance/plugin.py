@@ -41,7 +41,7 @@ from memspec.conformance.checks import DEFAULT_CHECK_TIMEOUT, DEPTHS, Check, Dep
 from memspec.conformance.cli import mebibytes, positive_seconds, write_report
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT
 from memspec.conformance.isolation import DEFAULT_MAX_MEMORY
-from memspec.conformance.report import notes, output_excerpt, summary, table, tally
+from memspec.conformance.report import limits, notes, output_excerpt, summary, table, tally
 from memspec.conformance.runner import certify
 from memspec.conformance.target import Target, TargetError, resolve_target
 from memspec.report import CertificationReport, RequirementResult, Status
@@ -460,7 +460,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     terminalreporter.section("memspec conformance")
     terminalreporter.write_line(table(report.requirements))
-    for line in notes(report):
+    for line in [*limits(report), *notes(report)]:
         terminalreporter.write_line(line)
     if certification.partial:
         terminalreporter.write_line(

@@ -23,6 +23,7 @@ __all__ = [
     "details",
     "first_reproduction",
     "junit_xml",
+    "limits",
     "markdown",
     "notes",
     "output_excerpt",
@@ -86,6 +87,18 @@ def summary(report: CertificationReport) -> str:
 def notes(report: CertificationReport) -> list[str]:
     """What happened to the run itself (it reached ``--max-time``, ...), one line each."""
     return [f"note: {note}" for note in report.notes]
+
+
+def limits(report: CertificationReport) -> list[str]:
+    """The table's footer: the bounds the suite measured, facts and not verdicts, one line
+    each (none when nothing was measured)."""
+    rows = report.limits.rows()
+    if not rows:
+        return []
+    width = max(len(label) for label, _ in rows)
+    return ["measured limits (facts, not verdicts):"] + [
+        f"  {label.ljust(width)}  {value}" for label, value in rows
+    ]
 
 
 def status_word(result: RequirementResult) -> str:
@@ -223,6 +236,18 @@ def markdown(report: CertificationReport) -> str:
             if result.output and result.output.strip():
                 out += ["", "What the target logged or printed:", "", "```text"]
                 out += [result.output.strip("\n"), "```"]
+    if report.limits.rows():
+        out += [
+            "",
+            "## Measured limits",
+            "",
+            "Facts about this manager, not verdicts: past the contract's floors a manager may "
+            "refuse with `ValueError`.",
+            "",
+            "| limit | measured |",
+            "|---|---|",
+            *(f"| {label} | {_cell(value)} |" for label, value in report.limits.rows()),
+        ]
     if report.blocked:
         out += [
             "",
@@ -294,8 +319,8 @@ def junit_xml(report: CertificationReport) -> str:
     requirements are ``skipped`` with the reason (a blocked MUST still makes the run not
     conformant: its prerequisite's failure is in the same file). A failed SHOULD passes, as it
     does in the pytest plugin, with the warning in ``system-out``. The suite's properties
-    record the verdict, spec version and link, seed and depth; the run's notes go to its
-    ``system-out``.
+    record the verdict, spec version and link, seed and depth, and each measured limit
+    (``limit: <what>``); the run's notes go to its ``system-out``.
     """
     statements = {r.id: r.statement for r in catalogue().requirements}
     failures = len(report.failures)
@@ -331,6 +356,8 @@ def junit_xml(report: CertificationReport) -> str:
         "seed": str(report.seed),
         "depth": report.depth,
     }
+    for label, value in report.limits.rows():
+        facts[f"limit: {label}"] = value
     for name, value in facts.items():
         ET.SubElement(properties, "property", name=name, value=value)
     for result in report.requirements:

@@ -41,7 +41,7 @@ def snippet(target: str, is_async: bool, code: list[str], *, clock_start: float)
         head.append("from memspec.conformance.vectors import build_input")
     head += source
     if "BIG" in used:
-        head.append("BIG = " + repr("\u00e9\U0001f600") + " * (1 << 18)")
+        head.append("BIG = " + repr("\u00e9\U0001f600") + " * 10240")
     if "clock" in used:
         head.append(f"clock = FakeClock({clock_start!r})")
     if "texts(" in used:

@@ -58,6 +58,9 @@ class CheckOutcome:
     failures: list[Failure] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     unjudged: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, object] = field(default_factory=dict)
+    """Facts the check measured about the target's bounds (``MeasuredLimits`` fields), which
+    are reported, not judged."""
 
     @property
     def failed(self) -> set[str]:
@@ -83,6 +86,10 @@ class CheckOutcome:
         """Record requirements this check cannot exercise on this target."""
         for requirement_id in requirement_ids:
             self.skipped.setdefault(requirement_id, reason)
+
+    def note_limit(self, name: str, value: object) -> None:
+        """Record a measured bound of the target under ``name`` (a ``MeasuredLimits`` field)."""
+        self.limits[name] = value
 
     def leave(self, requirement_ids: Iterable[str], reason: str) -> None:
         """Record requirements a probe stopped before judging."""

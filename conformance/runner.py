@@ -32,12 +32,20 @@ from memspec.conformance.target import Target, TargetError, resolve_target
 from memspec.report import (
     CertificationReport,
     Environment,
+    MeasuredLimits,
     RequirementResult,
     Status,
     docs_base_url,
 )
 
-__all__ = ["Progress", "certify", "default_profiles", "inspect_target", "judge"]
+__all__ = [
+    "Progress",
+    "certify",
+    "default_profiles",
+    "inspect_target",
+    "judge",
+    "measured_limits",
+]
 
 _NOT_OBSERVABLE = (
     "not observable through store/retrieve/update/delete; implementations check it in their "
@@ -205,6 +213,22 @@ def judge(
     return tuple(results)
 
 
+def measured_limits(
+    target: Target, outcomes: Iterable[CheckOutcome], results: Iterable[RequirementResult]
+) -> MeasuredLimits:
+    """The target's bounds, from what the checks measured (:attr:`CheckOutcome.limits`),
+    its signature (an injectable clock) and, when it gives a reopen hook, whether a second
+    manager saw the first one's writes (``MM-DUR-001``)."""
+    found: dict[str, object] = {"clock": target.accepts_clock}
+    for outcome in outcomes:
+        found.update(outcome.limits)
+    if target.reopen is not None:
+        verdict = {r.id: r.status for r in results}.get("MM-DUR-001")
+        if verdict in (Status.PASSED, Status.FAILED):
+            found["reopen"] = verdict is Status.PASSED
+    return MeasuredLimits.model_validate(found)
+
+
 def _checks_word(count: int) -> str:
     return f"{count} check{'s' if count != 1 else ''}"
 
@@ -320,4 +344,5 @@ def certify(
         ),
         requirements=results,
         notes=tuple(notes),
+        limits=measured_limits(target, outcomes, results),
     ).with_links(docs_url)

@@ -65,7 +65,9 @@ CONVERSATION_IDS: tuple[str, ...] = (
 #: TTLs for clocked targets; every one, and every clock reading, is exact in binary.
 _TTLS = (0.5, 1.0, 2.75, 60.0, 43200.0)
 _EPSILON = 2.0**-10
-_BIG = "é\U0001f600" * (1 << 18)  # 1.5 MiB of UTF-8
+#: A large item: 60 KiB of UTF-8, so that a write of four of them stays within the 256 KiB
+#: every manager must accept (MM-LIMIT-005, MM-FID-004).
+_BIG = "é\U0001f600" * 10240
 
 _TYPES = st.sampled_from(list(ConversationMemoryType))
 _SLOTS = st.tuples(st.sampled_from(CONVERSATION_IDS), _TYPES)
@@ -163,18 +165,18 @@ def _plain(text: str) -> bool:
 
 
 def _large(text: str) -> bool:
-    return len(text.encode("utf-8", "surrogatepass")) >= 1 << 20
+    return len(text.encode("utf-8", "surrogatepass")) >= 1 << 15
 
 
 def _fidelity(expected: list[str], got: list[str]) -> tuple[str, ...]:
     """The fidelity requirements the witness contradicts, by the items that did not come
-    back exactly: MM-FID-002 for a large one, MM-FID-001 for any other. When every item came
+    back exactly: MM-FID-004 for a large one, MM-FID-001 for any other. When every item came
     back but the list differs (order, extras), the largest item written decides."""
     lost = Counter(expected) - Counter(got)
     if not lost:
-        return ("MM-FID-002",) if any(map(_large, expected)) else ("MM-FID-001",)
+        return ("MM-FID-004",) if any(map(_large, expected)) else ("MM-FID-001",)
     sizes = {_large(text) for text in lost}  # each lost text encoded once
-    by_size = (("MM-FID-001", False), ("MM-FID-002", True))
+    by_size = (("MM-FID-001", False), ("MM-FID-004", True))
     return tuple(requirement for requirement, large in by_size if large in sizes)
 
 
@@ -252,11 +254,11 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             known = self.keys.setdefault(slot, key)
             if known != key:
                 self.fail(
-                    ("MM-STORE-005",), f"the key of {slot!r} changed from {known!r} to {key!r}"
+                    ("MM-STORE-008",), f"the key of {slot!r} changed from {known!r} to {key!r}"
                 )
             clash = [other for other, k in self.keys.items() if k == key and other != slot]
             if clash:
-                self.fail(("MM-STORE-006",), f"{slot!r} and {clash[0]!r} both have key {key!r}")
+                self.fail(("MM-STORE-009",), f"{slot!r} and {clash[0]!r} both have key {key!r}")
 
         @rule(slot=_SLOTS, items=_ITEMS, metadata=_METADATA)
         def update(self, slot: SlotKey, items: list[str], metadata: Any) -> None:
@@ -277,7 +279,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             self.touched.add(slot)
             self.last = ("update", slot)
             if result is not None:
-                self.fail(("MM-UPD-004",), f"update returned {short(result)}")
+                self.fail(("MM-UPD-005",), f"update returned {short(result)}")
 
         @rule(slot=_SLOTS)
         def delete(self, slot: SlotKey) -> None:
@@ -289,7 +291,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             self.touched.add(slot)
             self.last = ("delete", slot)
             if result is not None:
-                self.fail(("MM-UPD-004",), f"delete returned {short(result)}")
+                self.fail(("MM-UPD-005",), f"delete returned {short(result)}")
 
         @rule(slot=_SLOTS)
         def retrieve(self, slot: SlotKey) -> None:
@@ -505,14 +507,14 @@ CHECKS: tuple[Check, ...] = (
             "MM-STORE-002",
             "MM-STORE-003",
             "MM-STORE-004",
-            "MM-STORE-005",
-            "MM-STORE-006",
+            "MM-STORE-008",
+            "MM-STORE-009",
             "MM-RETR-001",
             "MM-RETR-002",
             "MM-RETR-004",
             "MM-UPD-002",
             "MM-UPD-003",
-            "MM-UPD-004",
+            "MM-UPD-005",
             "MM-DEL-001",
             "MM-DEL-002",
             "MM-ERR-003",
@@ -520,7 +522,7 @@ CHECKS: tuple[Check, ...] = (
             "MM-ISO-002",
             "MM-ISO-003",
             "MM-FID-001",
-            "MM-FID-002",
+            "MM-FID-004",
             "MM-META-001",
             "MM-META-003",
             "MM-STORE-001",

@@ -230,7 +230,7 @@ def _accepted(context: Context, driver: Driver, request: Any) -> Any:
         return driver.store(request)
     except Exception as exc:
         context.outcome.leave(
-            ("MM-MODEL-003", "MM-STORE-005"),
+            ("MM-MODEL-003", "MM-STORE-008"),
             f"plain-object inputs are refused ({type(exc).__name__}), so other enums cannot "
             "be tried",
         )
@@ -258,7 +258,7 @@ def _foreign_inputs(context: Context) -> None:
                 ["foreign"],
                 ours,
             )
-    with context.probe("MM-STORE-005", what="other frameworks' memory-type enums"):
+    with context.probe("MM-STORE-008", what="other frameworks' memory-type enums"):
         for member in members:
             slot = f"keyed {type(member).__name__}"
             ours = ConversationMemoryType(member.value)
@@ -270,7 +270,7 @@ def _foreign_inputs(context: Context) -> None:
                 return
             if native != foreign:
                 raise CheckFailure(
-                    ("MM-STORE-005",),
+                    ("MM-STORE-008",),
                     f"one slot got key {native!r} when its memory type was given as "
                     f"{ours!r} and {foreign!r} when given as {type(member).__name__}."
                     f"{member.name}",
@@ -314,13 +314,13 @@ def _keys(context: Context) -> None:
                 raise CheckFailure(("MM-STORE-004",), f"store of {slot!r} returned {key!r}")
             if key in seen:
                 raise CheckFailure(
-                    ("MM-STORE-006",), f"slots {seen[key]!r} and {slot!r} share key {key!r}"
+                    ("MM-STORE-009",), f"slots {seen[key]!r} and {slot!r} share key {key!r}"
                 )
             seen[key] = slot
             again = driver.store(memory_input(conversation_id, "w", memory_type=memory_type))
             if again != key:
                 raise CheckFailure(
-                    ("MM-STORE-005",), f"slot {slot!r} got key {key!r}, then {again!r}"
+                    ("MM-STORE-008",), f"slot {slot!r} got key {key!r}, then {again!r}"
                 )
 
 
@@ -422,7 +422,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "targeted:foreign-inputs",
         Profile.CORE,
-        ("MM-INPUT-002", "MM-MODEL-003", "MM-STORE-005"),
+        ("MM-INPUT-002", "MM-MODEL-003", "MM-STORE-008"),
         _foreign_inputs,
         "plain objects and other frameworks' enums are accepted",
     ),
@@ -436,7 +436,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "targeted:keys",
         Profile.CORE,
-        ("MM-STORE-004", "MM-STORE-005", "MM-STORE-006"),
+        ("MM-STORE-004", "MM-STORE-008", "MM-STORE-009"),
         _keys,
         "keys are non-empty, stable per slot and distinct across many unusual IDs",
     ),

@@ -14,6 +14,7 @@ after it must have expired (``ttl`` plus the target's declared expiry precision)
 
 from __future__ import annotations
 
+import math
 import time
 
 from memspec.catalogue import Profile
@@ -26,10 +27,11 @@ from memspec.conformance.calls import (
 )
 from memspec.conformance.checks import Check, Context, Skip, Unjudged
 from memspec.conformance.driver import CallTimeout, Driver
-from memspec.conformance.results import CheckFailure
+from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.target import UNSET, FakeClock
 from memspec.models import ConversationMemoryType
-from memspec.ttl import DEFAULT_TTL, MAX_TTL
+from memspec.report import Bound
+from memspec.ttl import DEFAULT_TTL, SHORTEST_TTL, TTL_FLOOR
 
 __all__ = ["CHECKS", "DEFAULT_PRECISION", "expiry_precision"]
 
@@ -251,10 +253,131 @@ def _fractional(context: Context) -> None:
             expect_read(("MM-TTL-006",), f"ttl={ttl}, read 1 ms after expiry", driver, "f", [])
 
 
+#: A century, in seconds: the longest lifetime the long-lifetime checks read to its end.
+_CENTURY = 3_155_760_000
+
 #: Lifetimes past the bounds that backends and their clients trip on: memcached reads an
 #: exptime over 30 days as a Unix time, 2**31 ms is 24.8 days, 2**31 s ends a signed 32-bit
-#: count of seconds, and MAX_TTL (100 years) is the longest a manager must accept.
-_LONG_TTLS: tuple[int, ...] = (31 * 86400, 366 * 86400, 2**31 + 1, MAX_TTL)
+#: count of seconds. Past TTL_FLOOR a manager may refuse them at construction (MM-TTL-013).
+_LONG_TTLS: tuple[int, ...] = (TTL_FLOOR, 31 * 86400, 366 * 86400, 2**31 + 1, _CENTURY)
+
+#: Lifetimes every manager must accept (MM-TTL-013), shortest first.
+_FLOOR_TTLS: tuple[float, ...] = (SHORTEST_TTL, 0.5, 1, 2.75, 3600, TTL_FLOOR)
+
+#: Lifetimes past the floor, finite and as large as a float goes, then past a float.
+_PAST_FLOOR_TTLS: tuple[int | float, ...] = (31 * 86400, 2**31 + 1, _CENTURY, 1e300)
+_BEYOND_FLOAT = 10**400
+
+
+def _shown(ttl: object) -> str:
+    """A ttl as a reproduction writes it: ``10**400`` rather than its 401 digits."""
+    if isinstance(ttl, int) and ttl > 10**20:
+        return (
+            f"10**{len(str(ttl)) - 1}"
+            if str(ttl).strip("0") == "1"
+            else f"<{len(str(ttl))}-digit int>"
+        )
+    return repr(ttl)
+
+
+def _built(context: Context, ttl: object) -> tuple[Driver, FakeClock | None]:
+    """A manager with ``ttl``, on a fake clock when the target takes one."""
+    clock = context.clock() if context.target.accepts_clock else None
+    return context.manager(ttl=ttl, clock=clock), clock
+
+
+def _honours(built: tuple[Driver, FakeClock | None], ttl: object, *, live_for: float) -> None:
+    """MM-TTL-013: a manager built with an accepted ``ttl`` takes a store and an update; and
+    MM-TTL-001: the slot is there ``live_for`` seconds later on the injected clock (at once
+    without one)."""
+    ids = ("MM-TTL-013",)
+    driver, clock = built
+    for operation in ("store", "update"):
+        try:
+            write(driver, operation, "lifetime", operation)
+        except CallTimeout:
+            raise
+        except Exception as exc:
+            raise CheckFailure(
+                ids,
+                f"the constructor accepted ttl={_shown(ttl)}, then {operation} raised "
+                f"{type(exc).__name__}: {short(str(exc), 200)}; refuse a ttl the manager cannot "
+                "honour with ValueError at construction instead",
+            ) from exc
+    if clock is not None:
+        clock.advance(live_for)
+    got = read(driver, "lifetime")
+    if not got:  # what it holds is the write rules' business; that it is there is this one's
+        when = f"{live_for:g} s later" if clock is not None else "at once"
+        raise CheckFailure(
+            ("MM-TTL-001",),
+            f"a slot written with ttl={_shown(ttl)} was gone when read {when}",
+        )
+
+
+def _ttl_range(context: Context) -> None:
+    """MM-TTL-013 on every target: every ttl from 1 ms to 30 days is accepted and honoured;
+    past that a ttl is refused with ``ValueError`` at construction or honoured; NaN is
+    refused. The longest ttl accepted is reported as a measured limit."""
+    ids = ("MM-TTL-013",)
+    clocked = context.target.accepts_clock
+    with context.probe(*ids, what="ttls from 1 ms to 30 days"):
+        for ttl in _FLOOR_TTLS:
+            try:
+                built = _built(context, ttl)
+            except CallTimeout:
+                raise
+            except Exception as exc:
+                raise CheckFailure(
+                    ids,
+                    f"the constructor refused ttl={ttl!r} with {type(exc).__name__}: "
+                    f"{short(str(exc), 200)}; every ttl from 0.001 to {TTL_FLOOR} s must be "
+                    "accepted",
+                ) from exc
+            if clocked or ttl >= 1:  # without a clock, a shorter slot may be gone by the read
+                _honours(built, ttl, live_for=ttl / 2)
+    accepted: float = TTL_FLOOR
+    refused: float | None = None
+    with context.probe(*ids, what="ttls past the floor"):
+        for ttl in (*_PAST_FLOOR_TTLS, _BEYOND_FLOAT, math.inf):
+            finite = ttl in _PAST_FLOOR_TTLS
+            try:
+                built = _built(context, ttl)
+            except ValueError:
+                if finite and refused is None:
+                    refused = float(ttl)
+                if ttl == math.inf:
+                    context.outcome.note_limit("infinite_ttl", False)
+                continue
+            except CallTimeout:
+                raise
+            except Exception as exc:
+                raise CheckFailure(
+                    ids,
+                    f"the constructor refused ttl={_shown(ttl)} with {type(exc).__name__}: "
+                    f"{short(str(exc), 200)}; past the 30-day floor a refusal is a ValueError",
+                ) from exc
+            if finite:
+                accepted = max(accepted, float(ttl))
+            if ttl == math.inf:
+                context.outcome.note_limit("infinite_ttl", True)
+            _honours(built, ttl, live_for=float(ttl) / 2 if finite else _CENTURY)
+    context.outcome.note_limit(
+        "ttl",
+        Bound(
+            unit="seconds",
+            accepted=accepted,
+            refused=refused,
+            refused_with=None if refused is None else "ValueError",
+        ),
+    )
+    with context.probe(*ids, what="ttl=NaN"):
+        try:
+            _built(context, math.nan)
+        except (ValueError, TypeError):
+            pass
+        else:
+            raise CheckFailure(ids, "the constructor accepted ttl=nan, which is not a lifetime")
 
 
 def _long_lifetimes(context: Context) -> None:
@@ -265,11 +388,16 @@ def _long_lifetimes(context: Context) -> None:
         raise Skip("reading a slot at the end of a month-long lifetime needs an injected clock")
     for ttl in _LONG_TTLS:
         lived = False
-        with context.probe("MM-TTL-001", what=f"ttl={ttl}"):
+        try:
             driver, clock = _clocked(context, ttl=ttl)
             written = clock()
             for slot in ("at-once", "before-end", "after-end"):
                 write(driver, "store", slot, "x")
+        except CallTimeout:
+            raise
+        except Exception:  # refused, or accepted and then failed: MM-TTL-013's, judged apart
+            continue
+        with context.probe("MM-TTL-001", what=f"ttl={ttl}"):
             for slot, moment in (("at-once", written), ("before-end", written + ttl - 1)):
                 clock.set(moment)
                 expect_read(
@@ -442,6 +570,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-TTL-001", "MM-TTL-002"),
         _long_lifetimes,
         "lifetimes of a month to a century end at t + ttl, not before or after",
+    ),
+    Check(
+        "timing:ttl-range",
+        Profile.TTL,
+        ("MM-TTL-013", "MM-TTL-001"),
+        _ttl_range,
+        "every ttl from 1 ms to 30 days is accepted; longer ones are refused or honoured",
     ),
     Check(
         "timing:restarts",

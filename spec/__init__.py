@@ -34,7 +34,15 @@ from memspec.models import (
     require_data,
 )
 from memspec.protocols import IAsyncMemoryManager, IMemoryManager, MemoryItem
-from memspec.ttl import DEFAULT_TTL, MAX_TTL, Clock, validate_clock, validate_ttl
+from memspec.ttl import (
+    DEFAULT_TTL,
+    MAX_TTL,
+    SHORTEST_TTL,
+    TTL_FLOOR,
+    Clock,
+    validate_clock,
+    validate_ttl,
+)
 from memspec.vectors import Vector, load_vectors
 
 __version__ = "0.1.0"
@@ -44,6 +52,8 @@ __all__ = [
     "MAX_INT_DIGITS",
     "MAX_METADATA_DEPTH",
     "MAX_TTL",
+    "SHORTEST_TTL",
+    "TTL_FLOOR",
     "Area",
     "Catalogue",
     "CatalogueError",

@@ -18,8 +18,10 @@ __all__ = [
     "DEFAULT_DOCS_URL",
     "DOCS_URL_ENV",
     "REPORT_FORMAT",
+    "Bound",
     "CertificationReport",
     "Environment",
+    "MeasuredLimits",
     "RequirementResult",
     "Status",
     "docs_base_url",
@@ -116,6 +118,118 @@ class Environment(BaseModel):
     platform: str = Field(description="Operating system and machine.")
 
 
+class Bound(BaseModel):
+    """How far a manager went along one dimension the suite probed: the largest value tried
+    that it accepted and the smallest it refused. A fact about the manager, not a verdict:
+    the floors every manager must reach are requirements of their own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: Literal["bytes", "items", "seconds"] = Field(description="What the values count.")
+    accepted: float | None = Field(
+        default=None,
+        description="The largest value tried that the manager accepted; null when it refused "
+        "every value tried.",
+    )
+    refused: float | None = Field(
+        default=None,
+        description="The smallest value tried that it refused; null when it accepted every "
+        "value tried, so its bound, if it has one, lies past `accepted`.",
+    )
+    refused_with: str | None = Field(
+        default=None, description="The exception class of that refusal, e.g. ValueError."
+    )
+
+    def describe(self) -> str:
+        """One line for people: ``at least 16 MiB``, ``1 MiB (refuses 4 MiB: ValueError)``."""
+        if self.accepted is None:
+            shown = f"refuses {_amount(self.refused, self.unit)}" if self.refused else "not probed"
+            return shown + (f" ({self.refused_with})" if self.refused_with else "")
+        if self.refused is None:
+            return f"at least {_amount(self.accepted, self.unit)}"
+        why = f": {self.refused_with}" if self.refused_with else ""
+        return (
+            f"{_amount(self.accepted, self.unit)} (refuses {_amount(self.refused, self.unit)}{why})"
+        )
+
+
+def _amount(value: float | None, unit: str) -> str:
+    if value is None:
+        return "?"
+    if unit == "bytes":
+        for size, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+            if value >= size:
+                return f"{value / size:,.4g} {name}"
+        return f"{value:,.0f} bytes"
+    if unit == "items":
+        return f"{value:,.0f} items"
+    spans: tuple[tuple[float, str], ...] = ((365.25 * 86400, "years"), (86400, "days"), (1, "s"))
+    for span, name in spans:
+        if value >= span:
+            return f"{value / span:,.4g} {name}" if value < 1e15 else f"{value:.3g} s"
+    return f"{value:g} s"
+
+
+class MeasuredLimits(BaseModel):
+    """The bounds the suite measured on the target, reported for people choosing a manager.
+
+    Each is a fact, never a verdict: a manager may refuse past the contract's floors
+    (``MM-LIMIT-004``, ``MM-LIMIT-005``, ``MM-FID-004``, ``MM-TTL-013``). ``None`` means the
+    run did not measure it (its profile was not certified, or the probe could not run)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conversation_id: Bound | None = Field(
+        default=None, description="Longest conversation ID accepted, in bytes of UTF-8."
+    )
+    item: Bound | None = Field(
+        default=None, description="Largest single item accepted, in bytes of UTF-8."
+    )
+    items_per_write: Bound | None = Field(
+        default=None, description="Most items accepted in one write."
+    )
+    ttl: Bound | None = Field(default=None, description="Longest finite ttl accepted, seconds.")
+    infinite_ttl: bool | None = Field(
+        default=None, description="Whether the constructor accepts ttl=infinity."
+    )
+    clock: bool | None = Field(
+        default=None, description="Whether the constructor takes an injectable clock."
+    )
+    expiry_precision: float | None = Field(
+        default=None,
+        ge=0,
+        description="The expiry precision the manager declares (`expiry_precision`), seconds.",
+    )
+    reopen: bool | None = Field(
+        default=None,
+        description="Whether a second manager over the same backend (`memspec_reopen`) saw "
+        "the first one's writes; null when the target gives no reopen hook or persistence was "
+        "not certified.",
+    )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for the views, in a fixed order; unmeasured ones left out."""
+        rows: list[tuple[str, str]] = []
+        for label, bound in (
+            ("longest conversation ID", self.conversation_id),
+            ("largest item", self.item),
+            ("most items in one write", self.items_per_write),
+            ("longest finite ttl", self.ttl),
+        ):
+            if bound is not None:
+                rows.append((label, bound.describe()))
+        for label, flag in (
+            ("ttl=inf accepted", self.infinite_ttl),
+            ("injectable clock", self.clock),
+            ("survives a reopen", self.reopen),
+        ):
+            if flag is not None:
+                rows.append((label, "yes" if flag else "no"))
+        if self.expiry_precision is not None:
+            rows.append(("declared expiry precision", f"{self.expiry_precision:g} s"))
+        return rows
+
+
 class CertificationReport(BaseModel):
     """The outcome of certifying one target on some profiles."""
 
@@ -141,6 +255,10 @@ class CertificationReport(BaseModel):
     spec_url: str | None = Field(
         default=None,
         description="The hosted specification of spec_version that the target was judged against.",
+    )
+    limits: MeasuredLimits = Field(
+        default_factory=MeasuredLimits,
+        description="The target's bounds as the suite measured them: facts, not verdicts.",
     )
 
     def with_links(self, docs_url: str | None = None) -> CertificationReport:

@@ -153,9 +153,11 @@ class ManagerSetup(BaseModel):
     pass_ttl: bool = Field(
         default=True, description="False: build the manager without a ttl argument (default)."
     )
-    expect: Literal["ok", "invalid-argument"] = Field(
+    expect: Literal["ok", "invalid-argument", "ok-or-invalid-argument"] = Field(
         default="ok",
-        description="'invalid-argument': construction must fail (Python: ValueError/TypeError).",
+        description="'invalid-argument': construction must fail (Python: ValueError/TypeError); "
+        "'ok-or-invalid-argument': construction may fail so (the vector then ends there), and "
+        "when it succeeds every step must hold, for a setting past the contract's floor.",
     )
     requirements: tuple[RequirementId, ...] = Field(
         default=(), description="Requirement IDs the construction outcome checks."

@@ -17,7 +17,7 @@ def test_packaged_catalogue_loads_with_unique_ids() -> None:
     ids = [r.id for r in catalogue.requirements]
     assert len(ids) == len(set(ids))
     assert all(re.match(ID_PATTERN, i) for i in ids)
-    assert catalogue.spec_version == "1.4.0"
+    assert catalogue.spec_version == "1.5.0"
 
 
 def test_every_profile_has_must_requirements() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from corpus.broken import BROKEN, LogsMemoryAtInfo, NoClock
 from corpus.correct import CORRECT
+from memspec.catalogue import Level, catalogue
 from memspec.conformance import Target, all_checks, certify
 from memspec.reference import AsyncInMemoryManager, InMemoryManager
 from memspec.report import Status
@@ -53,8 +54,10 @@ _CONCURRENCY = {"MM-CONC-001", "MM-CONC-002", "MM-CONC-003", "MM-ASYNC-002", "MM
 )
 def test_broken_managers_fail_exactly_on_their_bug(manager: Any, pytester: pytest.Pytester) -> None:
     report = certified_through_plugin(pytester, manager)
-    assert not report.conformant
     assert _failed(report) == set(manager.BREAKS), _messages(report)
+    # A manager that breaks only SHOULDs (an unstable key) is conformant, with warnings.
+    musts = {r.id for r in catalogue() if r.level is Level.MUST}
+    assert report.conformant == (not set(manager.BREAKS) & musts)
 
 
 @pytest.mark.parametrize(

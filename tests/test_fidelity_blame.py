@@ -13,12 +13,12 @@ BIG = "é" * (1 << 20)  # 2 MiB of UTF-8
     [
         # A large item came back exactly; an empty one was dropped: only MM-FID-001's witness.
         (["", "x\x00", BIG], ["x\x00", BIG], ("MM-FID-001",)),
-        # The large item was cut: MM-FID-002's.
-        (["\x00", BIG], ["\x00", BIG[:100]], ("MM-FID-002",)),
+        # The large item was cut: MM-FID-004's.
+        (["\x00", BIG], ["\x00", BIG[:100]], ("MM-FID-004",)),
         # Both lost: the witness contradicts both.
-        ([" a ", BIG], [], ("MM-FID-001", "MM-FID-002")),
+        ([" a ", BIG], [], ("MM-FID-001", "MM-FID-004")),
         # Nothing lost, order changed: the largest item written decides.
-        (["\x00", BIG], [BIG, "\x00"], ("MM-FID-002",)),
+        (["\x00", BIG], [BIG, "\x00"], ("MM-FID-004",)),
         (["\x00", " "], [" ", "\x00"], ("MM-FID-001",)),
     ],
     ids=["small-lost", "large-cut", "both-lost", "reordered-large", "reordered-small"],

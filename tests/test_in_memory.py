@@ -56,7 +56,7 @@ def test_store_keeps_all_items_in_order_and_replaces(manager: InMemoryManager) -
     assert read(manager, "c") == ["z"]
 
 
-@pytest.mark.requirement("MM-STORE-004", "MM-STORE-005", "MM-STORE-006")
+@pytest.mark.requirement("MM-STORE-004", "MM-STORE-008", "MM-STORE-009")
 def test_keys_are_stable_per_slot_and_distinct(manager: InMemoryManager) -> None:
     key = manager.store(put("c", "x"))
     assert key and manager.store(put("c", "y")) == key
@@ -165,7 +165,7 @@ def test_metadata_that_cannot_be_copied_fails_the_write_cleanly(manager: InMemor
     assert read(manager, "c") == ["kept"]
 
 
-@pytest.mark.requirement("MM-FID-001", "MM-FID-002")
+@pytest.mark.requirement("MM-FID-001", "MM-FID-004")
 def test_strings_round_trip_exactly(manager: InMemoryManager) -> None:
     texts = ["", " x ", "\x00", "\U0001f600", "é" * (1 << 20)]
     manager.store(put("c", *texts))

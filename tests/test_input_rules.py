@@ -190,11 +190,11 @@ def test_an_unvalidated_input_with_no_conversation_id_is_refused(backend: Sync) 
     assert read(backend, "None") == []
 
 
-@pytest.mark.requirement("MM-TTL-008", "MM-TTL-012")
+@pytest.mark.requirement("MM-TTL-008", "MM-TTL-013")
 @pytest.mark.parametrize(
     "ttl", [1e300, 10**400, math.nan, math.inf, -math.inf, MAX_TTL + 1, MAX_TTL + 0.5]
 )
-def test_a_ttl_no_backend_can_honour_is_refused_at_construction(
+def test_a_ttl_past_the_reference_bound_is_refused_at_construction(
     ttl: Any, redis_server: RedisServer, tmp_path: Any
 ) -> None:
     constructors: list[Callable[[Any], Any]] = [
@@ -210,8 +210,8 @@ def test_a_ttl_no_backend_can_honour_is_refused_at_construction(
             build(ttl)
 
 
-@pytest.mark.requirement("MM-TTL-012")
-def test_the_longest_ttl_is_honoured_everywhere(redis_server: RedisServer) -> None:
+@pytest.mark.requirement("MM-TTL-013")
+def test_the_reference_bound_itself_is_honoured_everywhere(redis_server: RedisServer) -> None:
     sqlite_manager = temporary_sqlite_manager(MAX_TTL)
     redis_manager = RedisWorkingMemoryManager(redis_server.url, ttl=MAX_TTL, namespace="max-ttl")
     for manager in (InMemoryManager(ttl=MAX_TTL), sqlite_manager, redis_manager):

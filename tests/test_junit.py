@@ -164,3 +164,12 @@ def test_the_docs_address_comes_from_the_argument_the_environment_or_the_default
 def test_the_default_docs_address_is_the_sites_own() -> None:
     config = (ROOT / "mkdocs.yml").read_text("utf-8")
     assert f"site_url: {DEFAULT_DOCS_URL}\n" in config
+
+
+def test_measured_limits_are_junit_properties(junit_schema: xmlschema.XMLSchema) -> None:
+    shown = views.report(views.FAILED).model_copy(update={"limits": views.LIMITS})
+    text = junit_xml(shown)
+    junit_schema.validate(text)
+    properties = {p.attrib["name"]: p.attrib["value"] for p in ET.fromstring(text).iter("property")}
+    for label, value in views.LIMITS.rows():
+        assert properties[f"limit: {label}"] == value

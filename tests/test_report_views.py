@@ -7,8 +7,15 @@ import re
 
 import pytest
 from memspec.catalogue import Level, Profile, catalogue
-from memspec.conformance.report import markdown, notes, summary, table, tally
-from memspec.report import CertificationReport, Environment, RequirementResult, Status
+from memspec.conformance.report import limits, markdown, notes, summary, table, tally
+from memspec.report import (
+    Bound,
+    CertificationReport,
+    Environment,
+    MeasuredLimits,
+    RequirementResult,
+    Status,
+)
 
 DETAILS_AT = 43  # where the details column starts
 LONG = (
@@ -169,3 +176,46 @@ def test_markdown_lists_failures_warnings_and_what_blocked_each() -> None:
     assert "```python\nassert False\n```" in text
     assert "```text\nDEBUG storing c1\n```" in text
     assert "- `MM-STORE-002` (MUST): blocked by `MM-RETR-001`" in text[blocked:]
+
+
+LIMITS = MeasuredLimits(
+    conversation_id=Bound(unit="bytes", accepted=4096, refused=65536, refused_with="ValueError"),
+    item=Bound(unit="bytes", accepted=256 * 1024),
+    items_per_write=Bound(unit="items", accepted=1000, refused=10_000, refused_with="ValueError"),
+    ttl=Bound(unit="seconds", accepted=2_592_000, refused=31 * 86400, refused_with="ValueError"),
+    infinite_ttl=False,
+    clock=False,
+    expiry_precision=0.005,
+    reopen=True,
+)
+
+
+def test_measured_limits_are_in_every_view() -> None:
+    shown = report(FAILED).model_copy(update={"limits": LIMITS})
+    expected = [
+        ("longest conversation ID", "4 KiB (refuses 64 KiB: ValueError)"),
+        ("largest item", "at least 256 KiB"),
+        ("most items in one write", "1,000 items (refuses 10,000 items: ValueError)"),
+        ("longest finite ttl", "30 days (refuses 31 days: ValueError)"),
+        ("ttl=inf accepted", "no"),
+        ("injectable clock", "no"),
+        ("survives a reopen", "yes"),
+        ("declared expiry precision", "0.005 s"),
+    ]
+    assert LIMITS.rows() == expected
+    footer = limits(shown)
+    assert footer[0].startswith("measured limits")
+    assert [line.split(None, 0)[0].strip() for line in footer[1:]] == [
+        f"{label.ljust(25)}  {value}" for label, value in expected
+    ]
+    page = markdown(shown)
+    assert "## Measured limits" in page
+    for label, value in expected:
+        assert f"| {label} | {value} |" in page
+    again = CertificationReport.model_validate_json(shown.model_dump_json())
+    assert again.limits == LIMITS  # the JSON report carries them whole
+
+
+def test_a_report_without_measured_limits_has_no_footer() -> None:
+    assert limits(report(FAILED)) == []
+    assert "Measured limits" not in markdown(report(FAILED))

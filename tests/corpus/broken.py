@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
+import math
 import threading
 import time
 import unicodedata
@@ -143,7 +145,7 @@ class StoreAppends(SimpleManager):
 class TruncatesLargeItems(SimpleManager):
     """Cuts every item at 64 KiB, like a column with a size limit."""
 
-    BREAKS = ("MM-FID-002",)
+    BREAKS = ("MM-FID-004",)
 
     def items_of(self, request: IMemoryInput) -> list[str]:
         return [text[: 64 * 1024] for text in super().items_of(request)]
@@ -179,7 +181,7 @@ class HonoursLimit(SimpleManager):
 class CaseInsensitiveIds(SimpleManager):
     """Lower-cases conversation IDs in the key."""
 
-    BREAKS = ("MM-ISO-003", "MM-STORE-006")
+    BREAKS = ("MM-ISO-003", "MM-STORE-009")
 
     def key(self, request: IMemoryInput) -> str:
         return f"{request.memory_type.value}|{request.conversation_id.lower()}"
@@ -188,7 +190,7 @@ class CaseInsensitiveIds(SimpleManager):
 class NormalisedIds(SimpleManager):
     """Normalises conversation IDs to NFC, merging visually equal IDs."""
 
-    BREAKS = ("MM-ISO-003", "MM-STORE-006")
+    BREAKS = ("MM-ISO-003", "MM-STORE-009")
 
     def key(self, request: IMemoryInput) -> str:
         cid = unicodedata.normalize("NFC", request.conversation_id)
@@ -198,7 +200,7 @@ class NormalisedIds(SimpleManager):
 class SplitsOnColon(SimpleManager):
     """Treats ':' as a namespace separator and keys on the part before it."""
 
-    BREAKS = ("MM-ISO-003", "MM-STORE-006")
+    BREAKS = ("MM-ISO-003", "MM-STORE-009")
 
     def key(self, request: IMemoryInput) -> str:
         return f"{request.memory_type.value}|{request.conversation_id.split(':')[0]}"
@@ -207,7 +209,7 @@ class SplitsOnColon(SimpleManager):
 class IgnoresMemoryType(SimpleManager):
     """Keys on the conversation only, so all memory types share one slot."""
 
-    BREAKS = ("MM-ISO-002", "MM-STORE-006")
+    BREAKS = ("MM-ISO-002", "MM-STORE-009")
 
     def key(self, request: IMemoryInput) -> str:
         return request.conversation_id
@@ -384,6 +386,43 @@ class TornWrites(SimpleManager):
         return key
 
 
+class NanTtlNeverExpires(SimpleManager):
+    """Checks ``ttl <= 0`` and nothing else, as many constructors do: NaN passes (every
+    comparison with it is false), so its slots never expire, and an integer too large for a
+    float is accepted and then raises ``OverflowError`` on every store."""
+
+    BREAKS = ("MM-TTL-013",)
+
+    def __init__(self, ttl: Any = DEFAULT_TTL, clock: Clock | None = None) -> None:
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
+            raise TypeError(f"ttl must be a number of seconds, not {type(ttl).__name__}")
+        if ttl is not None and ttl <= 0:
+            raise ValueError("ttl must be positive")
+        super().__init__(None, clock)
+        self.ttl = ttl
+
+
+class TimedeltaDeadline(SimpleManager):
+    """Builds each deadline with ``timedelta(seconds=ttl)``, as Arshai's manager does, after a
+    constructor that accepts any finite positive ttl: ``ttl=1e300`` is accepted, then every
+    store raises ``OverflowError`` (timedelta stops at 999,999,999 days)."""
+
+    BREAKS = ("MM-TTL-013",)
+
+    def __init__(self, ttl: Any = DEFAULT_TTL, clock: Clock | None = None) -> None:
+        if ttl is not None and not (
+            isinstance(ttl, int | float) and not isinstance(ttl, bool) and 0 < ttl < math.inf
+        ):
+            raise ValueError(f"ttl must be a finite positive number of seconds, not {ttl!r}")
+        super().__init__(None, clock)
+        self.ttl = ttl
+
+    def expires_at(self, now: float) -> float | None:
+        if self.ttl is None:
+            return None
+        return now + datetime.timedelta(seconds=self.ttl).total_seconds()
+
+
 class ZeroTTLMeansForever(SimpleManager):
     """Accepts ttl=0 (and negatives) and treats them as 'no expiry'."""
 
@@ -396,7 +435,7 @@ class ZeroTTLMeansForever(SimpleManager):
 class KeyPerWrite(SimpleManager):
     """Returns a fresh key for every store, like an append-only log's record ID."""
 
-    BREAKS = ("MM-STORE-005",)
+    BREAKS = ("MM-STORE-008",)
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         super().__init__(ttl, clock)
@@ -433,7 +472,7 @@ class DestructiveRead(SimpleManager):
 class ShortKeyHash(SimpleManager):
     """Keys on a 4-bit hash of the conversation ID, so unrelated conversations collide."""
 
-    BREAKS = ("MM-ISO-001", "MM-STORE-006")
+    BREAKS = ("MM-ISO-001", "MM-STORE-009")
 
     def key(self, request: IMemoryInput) -> str:
         digest = hashlib.sha256(request.conversation_id.encode("utf-8", "surrogatepass"))

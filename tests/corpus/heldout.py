@@ -227,7 +227,7 @@ class BatchedInsertSQLiteManager:
     the ``zip(*[iter(rows)] * n)`` grouper, which drops the last, partial batch (SQL table design).
     """
 
-    BREAKS = ("MM-LIMIT-002",)
+    BREAKS = ("MM-LIMIT-005",)
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
         self.ttl = validate_ttl(ttl)

@@ -233,8 +233,8 @@ class MemcachedNoReplyManager:
     so a write whose JSON exceeds it is silently not stored, and memcached drops the old value."""
 
     BREAKS: ClassVar[tuple[str, ...]] = (
-        "MM-FID-002",
-        "MM-LIMIT-002",
+        "MM-FID-004",
+        "MM-LIMIT-005",
         "MM-STORE-002",
         "MM-UPD-002",
     )

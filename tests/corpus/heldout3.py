@@ -138,9 +138,9 @@ class SanitizedFilenameManager:
         "MM-DEL-003",
         "MM-ISO-001",
         "MM-ISO-003",
-        "MM-LIMIT-001",
+        "MM-LIMIT-004",
         "MM-RETR-002",
-        "MM-STORE-006",
+        "MM-STORE-009",
         "MM-UPD-003",
     )
 
@@ -896,7 +896,7 @@ class LuaUnpackScriptManager:
 
     BREAKS: ClassVar[tuple[str, ...]] = (
         "MM-ERR-002",
-        "MM-LIMIT-002",
+        "MM-LIMIT-005",
         "MM-STORE-002",
         "MM-UPD-002",
     )

@@ -316,7 +316,7 @@ class UnencodedPathParamManager:
         "MM-ISO-001",
         "MM-ISO-002",
         "MM-ISO-003",
-        "MM-LIMIT-001",
+        "MM-LIMIT-004",
         "MM-RETR-002",
         "MM-UPD-003",
     )
@@ -495,7 +495,7 @@ class CassandraKeyBytesManager:
     is 65,536 *characters*: an ID of 65,536 ASCII characters, or of 16,384 four-byte characters
     (emoji), is refused though every ID up to 65,536 characters must work."""
 
-    BREAKS: ClassVar[tuple[str, ...]] = ("MM-LIMIT-001",)
+    BREAKS: ClassVar[tuple[str, ...]] = ("MM-LIMIT-004",)
     RACE: ClassVar[bool] = False
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:

@@ -440,7 +440,7 @@ class ListTrim300Manager(_RedisListManager):
     """Redis list layout with ``LTRIM key -300 -1`` after ``RPUSH`` to bound the list: a write of
     more than 300 items silently keeps only the last 300."""
 
-    BREAKS = ("MM-LIMIT-002",)
+    BREAKS = ("MM-LIMIT-005",)
 
     def _replace(
         self, redis: RedisServerStub, key: str, meta_key: str, texts: tuple[str, ...], meta: str
@@ -453,7 +453,7 @@ class SelectLimit256Manager(SqliteRowsManager):
     """SQL rows read back with a "safety" ``LIMIT 256`` on the item query: a slot of more than
     256 items comes back cut to its first 256."""
 
-    BREAKS = ("MM-LIMIT-002",)
+    BREAKS = ("MM-LIMIT-005",)
 
     def _read_items(self, slot_id: int) -> list[str]:
         rows = self._db.execute(
@@ -474,7 +474,7 @@ class KeyLength4096Manager(RedisJSONManager):
     """A "defensive" key limit: the conversation ID is cut to 4,096 characters when the Redis
     key is built, so longer IDs with a common prefix share a key."""
 
-    BREAKS = ("MM-LIMIT-001", "MM-STORE-006")
+    BREAKS = ("MM-LIMIT-004", "MM-STORE-009")
 
     def _key(self, request: IMemoryInput, input: Any = None) -> str:
         conversation_id = request.conversation_id[:4096]
@@ -485,7 +485,7 @@ class Varchar16383IdManager(_SqlSlotManager):
     """``conversation_id VARCHAR(16383)``, the widest utf8mb4 VARCHAR, on a non-strict server:
     IDs longer than 16,383 characters are truncated and merge."""
 
-    BREAKS = ("MM-LIMIT-001",)
+    BREAKS = ("MM-LIMIT-004",)
     _ID_CHARS = 16_383
 
 
@@ -493,7 +493,7 @@ class ItemCap2MiBManager(HeapExpiryManager):
     """Each item capped at 2 MiB of text "to protect the prompt budget", by slicing: an item
     longer than 2,097,152 characters is stored cut, without an error."""
 
-    BREAKS = ("MM-LIMIT-002",)
+    BREAKS = ("MM-LIMIT-005",)
     _MAX_ITEM_CHARS = 2 * 1024 * 1024
 
     def _texts(self, request: IMemoryInput, operation: str) -> tuple[str, ...]:
@@ -504,7 +504,7 @@ class TextColumn64KiBManager(SqliteRowsManager):
     """One row per item in a ``TEXT`` column (65,535 bytes) on a non-strict server, which cuts
     longer values at a character boundary: a 1 MiB item comes back as its first 64 KiB."""
 
-    BREAKS = ("MM-FID-002",)
+    BREAKS = ("MM-FID-004",)
     _COLUMN_BYTES = 65_535
 
     def _write_items(self, slot_id: int, texts: tuple[str, ...]) -> None:
@@ -528,7 +528,7 @@ class Crc32KeyManager(RedisJSONManager):
     """Redis keys made short with ``zlib.crc32`` of the conversation ID: two conversations whose
     IDs collide in 32 bits share a key. Uses real time (no clock parameter)."""
 
-    BREAKS = ("MM-ISO-001", "MM-STORE-006")
+    BREAKS = ("MM-ISO-001", "MM-STORE-009")
 
     def __init__(self, ttl: float | None = DEFAULT_TTL) -> None:
         super().__init__(ttl)
@@ -549,7 +549,7 @@ class Fnv1aKeyManager(HeapExpiryManager):
     """Slot keys from the 32-bit FNV-1a hash of the conversation ID (a common "fast hash" for
     cache keys): IDs that collide in 32 bits share a slot."""
 
-    BREAKS = ("MM-ISO-001", "MM-STORE-006")
+    BREAKS = ("MM-ISO-001", "MM-STORE-009")
 
     def _key(self, request: IMemoryInput) -> str:
         digest = _fnv1a_32(request.conversation_id.encode("utf-8"))
@@ -578,7 +578,7 @@ class Sha256Prefix8Manager(TTLCacheManager):
     """Cache keys from the first 8 hex digits of a SHA-256 digest of the conversation ID (32
     bits, "plenty"): colliding conversations share a slot."""
 
-    BREAKS = ("MM-ISO-001", "MM-STORE-006")
+    BREAKS = ("MM-ISO-001", "MM-STORE-009")
 
     def _key(self, request: IMemoryInput) -> str:
         digest = hashlib.sha256(request.conversation_id.encode("utf-8")).hexdigest()[:8]
@@ -589,7 +589,7 @@ class EnumFormatKeyManager(RedisJSONManager):
     """The key is built with ``f"{memory_type}"`` from the caller's value: a caller's own
     ``class T(str, Enum)`` member formats as ``"T.WORKING_MEMORY"`` on Python 3.11+."""
 
-    BREAKS = ("MM-MODEL-003", "MM-STORE-005")
+    BREAKS = ("MM-MODEL-003", "MM-STORE-008")
 
     def _key(self, request: IMemoryInput, input: Any = None) -> str:
         given = _MISSING if input is None else _field(input, "memory_type")
@@ -632,7 +632,7 @@ class LegacyKeyManager(RedisJSONManager):
     """A key scheme kept for backward compatibility: working memory lives at ``memspec:{id}``,
     other types at ``memspec:{id}:{type}``, joined without escaping the ID."""
 
-    BREAKS = ("MM-ISO-001", "MM-STORE-006")
+    BREAKS = ("MM-ISO-001", "MM-STORE-009")
 
     def _key(self, request: IMemoryInput, input: Any = None) -> str:
         if request.memory_type is ConversationMemoryType.WORKING_MEMORY:
@@ -676,7 +676,7 @@ class ArshaiDefaultTypeManager(HeapExpiryManager):
     """Mirrors Arshai 1.x for inputs that omit ``memory_type``: a dict without the key (or an
     object without the attribute) goes to ``SHORT_TERM_MEMORY`` instead of working memory."""
 
-    BREAKS = ("MM-MODEL-001", "MM-STORE-005")
+    BREAKS = ("MM-MODEL-001", "MM-STORE-008")
 
     def _request(self, input: Any) -> IMemoryInput:
         request = as_memory_input(input)
