@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from memspec.catalogue import Profile
 from memspec.conformance.calls import (
@@ -292,9 +293,14 @@ def _honours(built: tuple[Driver, FakeClock | None], ttl: object, *, live_for: f
     without one)."""
     ids = ("MM-TTL-013",)
     driver, clock = built
-    for operation in ("store", "update"):
+    calls: list[tuple[str, Callable[[], object]]] = [
+        (operation, lambda o=operation: write(driver, o, "lifetime", o))  # type: ignore[misc]
+        for operation in ("store", "update")
+    ]
+    calls.append(("retrieve", lambda: driver.retrieve(memory_input("lifetime"))))
+    for operation, call in calls:
         try:
-            write(driver, operation, "lifetime", operation)
+            call()
         except CallTimeout:
             raise
         except Exception as exc:
@@ -357,11 +363,11 @@ def _ttl_range(context: Context) -> None:
                     f"the constructor refused ttl={_shown(ttl)} with {type(exc).__name__}: "
                     f"{short(str(exc), 200)}; past the 30-day floor a refusal is a ValueError",
                 ) from exc
-            if finite:
+            _honours(built, ttl, live_for=float(ttl) / 2 if finite else _CENTURY)
+            if finite:  # accepted and honoured
                 accepted = max(accepted, float(ttl))
             if ttl == math.inf:
                 context.outcome.note_limit("infinite_ttl", True)
-            _honours(built, ttl, live_for=float(ttl) / 2 if finite else _CENTURY)
     context.outcome.note_limit(
         "ttl",
         Bound(

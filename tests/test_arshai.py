@@ -91,8 +91,12 @@ def test_no_requirement_of_arshai_in_memory_is_left_unjudged(arshai_manager: Any
             assert "clock" in result.message or "not async" in result.message, result
         assert "stopped at" not in result.message, result
     failed = {r.id for r in report.requirements if r.status is Status.FAILED}
-    # Its store keeps the last item of a write; ttl=True is accepted; so is an empty ID.
-    assert {"MM-STORE-002", "MM-TTL-008", "MM-INPUT-004"} <= failed
+    # Its store keeps the last item of a write; ttl=True is accepted; so is an empty ID; and a
+    # ttl of 1e300 is accepted, then retrieve raises OverflowError. Each is a claim below.
+    # Its SHOULD warning: keys built with f"{memory_type}" differ by the enum's class.
+    must = {r.id for r in report.failures}
+    assert must == {"MM-STORE-002", "MM-TTL-008", "MM-INPUT-004", "MM-TTL-013"}
+    assert failed - must == {"MM-STORE-008"}
     blocked = {r.id for r in report.requirements if r.status is Status.BLOCKED}
     assert "MM-LIMIT-003" in blocked
 
@@ -111,6 +115,9 @@ CLAIMS = {
     "expiry": "`InMemoryManager` purges expired slots on every `store` and `retrieve`, scanning "
     "every slot, on the wall clock (`datetime.now()`), and still returns a slot at exactly "
     "*t + ttl*; Redis expires keys itself",
+    "a `ttl` past the 30-day floor": "`InMemoryManager` accepts `ttl=1e300` and `ttl=10**400`, "
+    "then every `store` and `retrieve` with a slot present raises `OverflowError` "
+    "(`timedelta(seconds=ttl)`)",
     "capacity": "neither manager has a bound or evicts: a slot leaves only by expiry or `delete`",
     "threads": "`InMemoryManager` has no lock: a `store` during another call's sweep of expired "
     "slots makes that call raise `RuntimeError`",
@@ -306,6 +313,17 @@ def test_expiry_in_memory_is_swept_on_the_wall_clock_and_lags_at_the_boundary(
     clock.advance(61)
     assert _texts(memory.retrieve(_input(arshai, "x"))) == []
     assert memory.storage == {}, "a retrieve elsewhere sweeps too"
+
+
+def test_a_ttl_past_the_floor_is_accepted_then_every_call_overflows(
+    arshai: SimpleNamespace, clock: type[FakeDatetime]
+) -> None:
+    for ttl in (1e300, 10**400):
+        memory = arshai.InMemory(ttl=ttl)  # accepted: no refusal at construction
+        memory.store(_input(arshai, "first", "x"))  # nothing to sweep yet
+        for call in (memory.store, memory.retrieve):
+            with pytest.raises(OverflowError):
+                call(_input(arshai, "next", "y"))
 
 
 def test_redis_expires_keys_itself(arshai: SimpleNamespace, arshai_redis: Any) -> None:
