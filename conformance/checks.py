@@ -176,7 +176,9 @@ class Context:
         """A driver bound by the call time limit and the check's deadline, closed at the end."""
         if self.deadline is None:
             self.deadline = time.monotonic() + self.check_timeout
-        driver = Driver(timeout=self.timeout, deadline=self.deadline)
+        driver = Driver(
+            timeout=self.timeout, deadline=self.deadline, plain_thread=not self.is_async
+        )
         self._drivers.append(driver)
         return driver
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memspec.catalogue import Profile
+from memspec.conformance import callboard
 from memspec.conformance.checks import Check, Context, Skip, fast_thread_switching
-from memspec.conformance.driver import Driver
+from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.linearizability import Event, State, explain
 from memspec.conformance.results import CheckFailure, Failure
 from memspec.conformance.target import FakeClock
@@ -87,6 +88,27 @@ def _event(worker: int, operation: str, slot: Any, request: Any, result: Any, st
     return Event(slot, operation, written, observed, start, end, worker)
 
 
+def _raised(
+    worker: int, operation: str, slot: Any, request: Any, start: int, exc: BaseException
+) -> Event:
+    """A call that raised under concurrent use: failed by ``MM-CONC-001`` on its own, and in
+    the history an indeterminate call (applied whole, or never), so that the order of the
+    rest is still judged."""
+    written = tuple(i.working_memory for i in request.data or ())
+    end = time.perf_counter_ns()
+    return Event(
+        slot,
+        operation,
+        written,
+        None,
+        start,
+        end,
+        worker,
+        indeterminate=True,
+        raised=type(exc).__name__,
+    )
+
+
 async def plan_events(
     manager: Any, worker: int, operations: int, seed: int, prefix: str
 ) -> list[Event]:
@@ -146,9 +168,9 @@ def hammer_threads(
                 result = getattr(manager, operation)(request)
                 event = _event(worker, operation, slot, request, result, start)
             except BaseException as exc:
+                event = _raised(worker, operation, slot, request, start, exc)
                 with lock:
                     workload.errors.append(f"thread {worker}: {operation} raised {exc!r}")
-                return
             with lock:
                 workload.events.append(event)
             if yielding:
@@ -158,15 +180,26 @@ def hammer_threads(
         threading.Thread(target=work, args=(i,), daemon=True, name=f"memspec-worker-{i}")
         for i in range(threads)
     ]
-    for thread in pool:
-        thread.start()
-    deadline = time.monotonic() + timeout
-    for thread in pool:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    with callboard.marked(timeout):
+        for thread in pool:
+            thread.start()
+        deadline = time.monotonic() + timeout
+        for thread in pool:
+            thread.join(max(0.0, deadline - time.monotonic()))
     workload.unfinished = sum(thread.is_alive() for thread in pool)
-    if not workload.unfinished and not workload.errors:
-        workload.final = final_slots(lambda request: driver.call("retrieve", request), prefix)
+    if not workload.unfinished:
+        workload.final = _final_or_none(driver, prefix)
     return workload
+
+
+def _final_or_none(driver: Driver, prefix: str) -> dict[Hashable, State]:
+    """The final slots read alone, or nothing when a read raises (the order is unjudged)."""
+    try:
+        return final_slots(lambda request: driver.call("retrieve", request), prefix)
+    except CallTimeout:
+        raise
+    except Exception:
+        return {}
 
 
 def hammer_tasks(
@@ -194,8 +227,8 @@ def hammer_tasks(
                 result = await getattr(manager, operation)(request)
                 event = _event(worker, operation, slot, request, result, start)
             except Exception as exc:
+                event = _raised(worker, operation, slot, request, start, exc)
                 workload.errors.append(f"task {worker}: {operation} raised {exc!r}")
-                return
             workload.events.append(event)
 
     async def everything() -> None:
@@ -317,10 +350,11 @@ def update_delete_rounds(
 
 def _stuck(pool: list[threading.Thread], timeout: float) -> bool:
     """Start every thread, give each ``timeout`` seconds to finish; whether any did not."""
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout)
+    with callboard.marked(timeout * len(pool)):
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(timeout)
     return any(thread.is_alive() for thread in pool)
 
 
@@ -766,8 +800,11 @@ def judge_workload(
                 reproduction="# one exception raised under concurrent use:\n# " + first,
             )
         )
-        context.outcome.leave(order_ids, "not judged: concurrent calls raised exceptions")
-        return True
+        if not workload.final or set(crash_ids) & set(order_ids):
+            context.outcome.leave(order_ids, "not judged: concurrent calls raised exceptions")
+            return True
+        # The calls that raised are indeterminate in the history: the order of the rest is
+        # judged all the same, so that a race is reported whatever else the manager does.
     problem = explain(workload.events, workload.final)
     if (
         problem is not None
@@ -795,7 +832,7 @@ def judge_workload(
             )
         )
         return True
-    return False
+    return bool(workload.errors)
 
 
 def _kind(error: str) -> str:

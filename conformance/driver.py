@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from memspec.conformance import callboard
+from memspec.conformance.callboard import CallTimeout
 from memspec.conformance.sharing import foreign_writers, isolation_requirement
 
 __all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted"]
@@ -33,16 +36,44 @@ DEFAULT_CALL_TIMEOUT = 10.0
 T = TypeVar("T")
 
 
-class CallTimeout(Exception):
-    """A manager call did not return within the time limit."""
-
-
 class TargetAborted(Exception):
     """The target raised ``SystemExit`` or ``KeyboardInterrupt`` from a call.
 
     Turned into an ordinary exception so that it fails the call it came from instead of
     stopping the driver's event loop.
     """
+
+
+class _PlainThread:
+    """One daemon thread that runs submitted functions in turn, with no event loop in it (a
+    hung function leaves it behind without keeping the process alive)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[
+            tuple[concurrent.futures.Future[Any], Callable[[], Any]] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="memspec-driver-sync", daemon=True)
+        self._thread.start()
+
+    def submit(self, function: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put((future, function))
+        return future
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, function = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def stop(self, wait: float) -> None:
+        self._jobs.put(None)
+        if wait > 0:
+            self._thread.join(wait)
 
 
 class Driver:
@@ -54,10 +85,16 @@ class Driver:
         *,
         timeout: float = DEFAULT_CALL_TIMEOUT,
         deadline: float | None = None,
+        plain_thread: bool = False,
     ) -> None:
         self.manager: Any = None
         self.is_async = False
         self.timeout = timeout
+        #: Sync work (building, sync operations) runs on a plain thread with no event loop
+        #: in it, as a sync manager's users call it; otherwise on the event loop's thread.
+        self._plain = _PlainThread() if plain_thread else None
+        self._board = callboard.current()
+        self._slot = self._board.slot() if self._board is not None else 0
         #: ``time.monotonic()`` reading after which no call may start or go on (the check's
         #: own time limit); ``None`` for none.
         self.deadline = deadline
@@ -106,18 +143,34 @@ class Driver:
         return self.run_sync(lambda: method(input), label=operation)
 
     def call_many(self, operation: str, inputs: list[Any]) -> list[Any]:
-        """Call one operation once per input, in order, in a single hop to the driver thread."""
+        """Call one operation once per input, in order, in a single hop to the driver thread.
+
+        The time limit applies to each call, not to the batch: a batch of slow calls that
+        each return in time is not a hung call."""
         if operation in _WRITES:
             for input in inputs:
                 self._note(input)
         method = getattr(self.manager, operation)
+        started = [time.monotonic()]  # when the call in flight began
         if self.is_async:
 
             async def each() -> list[Any]:
-                return [await method(input) for input in inputs]
+                results = []
+                for input in inputs:
+                    started[0] = time.monotonic()
+                    results.append(await method(input))
+                return results
 
-            return self.run(each, label=operation)
-        return self.run_sync(lambda: [method(input) for input in inputs], label=operation)
+            return self.run(each, label=operation, progress=started)
+
+        def every() -> list[Any]:
+            results = []
+            for input in inputs:
+                started[0] = time.monotonic()
+                results.append(method(input))
+            return results
+
+        return self.run_sync(every, label=operation, progress=started)
 
     @staticmethod
     def slot_of(input: Any) -> tuple[str, str] | None:
@@ -164,8 +217,15 @@ class Driver:
 
     # -- running ------------------------------------------------------------------------
 
-    def run(self, make: Callable[[], Awaitable[T]], *, label: str = "call") -> T:
-        """Await ``make()`` on the driver's loop and return its result, within the limit."""
+    def run(
+        self,
+        make: Callable[[], Awaitable[T]],
+        *,
+        label: str = "call",
+        progress: list[float] | None = None,
+    ) -> T:
+        """Await ``make()`` on the driver's loop and return its result, within the limit
+        (of each call ``make`` makes, when it records their starts in ``progress``)."""
 
         async def runner() -> T:
             try:
@@ -178,14 +238,28 @@ class Driver:
             lambda: asyncio.run_coroutine_threadsafe(coroutine, self._loop),
             label,
             unsent=coroutine.close,
+            progress=progress,
         )
 
-    def run_sync(self, function: Callable[[], T], *, label: str = "call") -> T:
-        """Call ``function()`` on the driver's thread and return its result, within the limit.
+    def run_sync(
+        self, function: Callable[[], T], *, label: str = "call", progress: list[float] | None = None
+    ) -> T:
+        """Call ``function()`` on the driver's thread and return its result, within the limit
+        (of each call ``function`` makes, when it records their starts in ``progress``).
 
-        The call is a plain callback on the loop, not a task: a sync call has nothing to
-        await, and the hop costs half as much, which counts over the thousands of calls a
-        certification makes."""
+        On a plain thread for a sync manager (no event loop runs there, as in its users'
+        programs); otherwise a plain callback on the loop, not a task: a sync call has
+        nothing to await, and the hop costs half as much as a task's."""
+
+        def guarded() -> T:
+            try:
+                return function()
+            except (SystemExit, KeyboardInterrupt) as exc:
+                raise TargetAborted(f"{label} raised {type(exc).__name__}({exc})") from None
+
+        plain = self._plain
+        if plain is not None:
+            return self._wait(lambda: plain.submit(guarded), label, progress=progress)
 
         def submit() -> concurrent.futures.Future[T]:
             future: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -204,37 +278,68 @@ class Driver:
             self._loop.call_soon_threadsafe(call)
             return future
 
-        return self._wait(submit, label)
+        return self._wait(submit, label, progress=progress)
 
     def _wait(
         self,
         submit: Callable[[], concurrent.futures.Future[T]],
         label: str,
         unsent: Callable[[], object] = lambda: None,
+        progress: list[float] | None = None,
     ) -> T:
         """Start the call with ``submit()`` and wait for its result within the limit;
-        ``unsent()`` cleans up when the call is refused before it starts."""
+        ``unsent()`` cleans up when the call is refused before it starts. With
+        ``progress`` (where a batch records when each of its calls started), the limit
+        applies to each call. The call is marked on the worker's call board meanwhile."""
         if self._hung is not None:
             unsent()
             raise CallTimeout(f"not called: an earlier {self._hung} call never returned")
-        limit, reason = self.timeout, f"{label} did not return within {self.timeout:g} s"
-        if self.deadline is not None:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                unsent()
-                raise CallTimeout(f"not called: the check ran out of its time limit ({label})")
-            if left < limit:
-                limit, reason = left, f"{label} was still running when the check's time ran out"
+        if label in callboard.held():
+            unsent()
+            raise CallTimeout(
+                f"not called: a {label} call held an earlier worker past the call limit "
+                f"({self.timeout:g} s) without returning (the process did not respond)"
+            )
+        if self.deadline is not None and self.deadline - time.monotonic() <= 0:
+            unsent()
+            raise CallTimeout(f"not called: the check ran out of its time limit ({label})")
+        board, slot = self._board, self._slot
+        begun = time.monotonic() if progress is None else progress[0]
+        if board is not None:
+            board.begin(slot, label, self.timeout, begun)
         future = submit()
         try:
-            return future.result(limit)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            self._hung = label
-            raise CallTimeout(reason) from None
+            while True:
+                if progress is not None and progress[0] != begun:
+                    begun = progress[0]  # the batch moved on to its next call
+                    if board is not None:
+                        board.begin(slot, label, self.timeout, begun)
+                end, reason = (
+                    begun + self.timeout,
+                    f"{label} did not return within {self.timeout:g} s",
+                )
+                if self.deadline is not None and self.deadline < end:
+                    end, reason = (
+                        self.deadline,
+                        f"{label} was still running when the check's time ran out",
+                    )
+                left = end - time.monotonic()
+                if left <= 0:
+                    future.cancel()
+                    self._hung = label
+                    raise CallTimeout(reason)
+                try:
+                    return future.result(left if progress is None else min(left, 0.5))
+                except concurrent.futures.TimeoutError:
+                    continue
+        finally:
+            if board is not None:
+                board.end(slot)
 
     def close(self) -> None:
         """Stop the worker thread (left running, detached, if a call hung)."""
+        if self._plain is not None:
+            self._plain.stop(self.timeout if self._hung is None else 0.0)
         if self._hung is None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(self.timeout)

@@ -16,6 +16,7 @@ failure of that kind is always blamed on a worker that nothing but that check ha
 from __future__ import annotations
 
 import contextlib
+import ctypes
 
 # A worker is forked while the target's threads run. ``socket.getaddrinfo`` imports the idna
 # codec on its first use; a fork while one of those threads holds that import's lock leaves
@@ -39,6 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from memspec.conformance import callboard
 from memspec.conformance.checks import Check, Context, run_check
 from memspec.conformance.results import CheckOutcome, Failure
 
@@ -58,6 +60,16 @@ DEFAULT_MAX_MEMORY = 4 << 30
 
 #: Seconds a worker gets past its check's own time limit before it is killed.
 _GRACE = 5.0
+
+#: Seconds a call marked on the call board gets past its own limit before the parent, which
+#: reads the board, kills the worker: the worker's own limit should have ended it by then.
+_CALL_GRACE = 2.0
+
+#: How often the parent looks at a worker's call board while it waits for a frame, seconds.
+_POLL = 0.25
+
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
 
 #: How much of a worker's captured output a failure carries, from its end.
 _OUTPUT_LIMIT = 4000
@@ -148,6 +160,15 @@ def _in_child(function: Callable[[], Any], write_fd: int, capture_fd: int, memor
         os._exit(0)
 
 
+def _die_with_parent(parent: int) -> None:
+    """In a worker: be killed when the process that forked it dies, however it dies (a
+    SIGKILL included), rather than run on, re-parented, with nobody to read its results."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
@@ -191,8 +212,10 @@ def call_isolated(
     with tempfile.TemporaryFile() as capture:
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         pid = _fork()
         if pid == 0:  # pragma: no cover - the child never returns
+            _die_with_parent(parent)
             os.close(read_fd)
             _in_child(function, write_fd, capture.fileno(), memory)
         os.close(write_fd)
@@ -383,19 +406,25 @@ class _Worker:
         context_for: Callable[[Check], Context],
         memory: int,
         deadline: float | None,
+        held: frozenset[str] = frozenset(),
     ) -> None:
         self.capture = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.board = callboard.CallBoard()
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         try:
             self.pid = _fork()
         except BaseException:
             os.close(read_fd)
             os.close(write_fd)
             self.capture.close()
+            self.board.close()
             raise
         if self.pid == 0:  # pragma: no cover - the child never returns
+            _die_with_parent(parent)
+            callboard.serve(self.board, held)
             os.close(read_fd)
             _serve_checks(
                 checks, first, context_for, write_fd, self.capture.fileno(), memory, deadline
@@ -445,6 +474,7 @@ class _Worker:
 
     def close(self) -> None:
         self.capture.close()
+        self.board.close()
 
 
 def run_checks_isolated(
@@ -468,11 +498,12 @@ def run_checks_isolated(
     """
     index = 0
     started: dict[int, float] = {}
+    held: set[str] = set()
     while index < len(checks):
         if deadline is not None and time.monotonic() >= deadline:
             return
         first = index
-        worker = _Worker(checks, first, context_for, memory, deadline)
+        worker = _Worker(checks, first, context_for, memory, deadline, frozenset(held))
         running: int | None = None
         reason = output = ""
         kill = False
@@ -483,8 +514,19 @@ def run_checks_isolated(
                 if deadline is not None:
                     until = min(until, deadline)
                 try:
-                    frame = worker.next_frame(until)
+                    frame = worker.next_frame(min(until, time.monotonic() + _POLL))
                 except TimeoutError:
+                    overdue_call = worker.board.overdue(_CALL_GRACE)
+                    if overdue_call is not None:
+                        kill = True
+                        held.add(overdue_call.label)
+                        reason = (
+                            f"made a {overdue_call.label} call that did not return within "
+                            f"{overdue_call.limit:g} s (the process did not respond)"
+                        )
+                        break
+                    if time.monotonic() < until:
+                        continue
                     kill = True
                     reason = f"did not finish within {until - since:g} s and was killed"
                     break

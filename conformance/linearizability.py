@@ -39,8 +39,11 @@ class Event:
     end: int = 0
     thread: int = 0
     indeterminate: bool = False
-    """The call raised ``MemoryBackendError``: applied whole at some time after ``start``, or
-    never; a retrieve that raised observed nothing."""
+    """The call raised (``MemoryBackendError``, or any exception under concurrent use, which
+    ``MM-CONC-001`` judges on its own): applied whole at some time after ``start``, or never;
+    a retrieve that raised observed nothing."""
+    raised: str = "MemoryBackendError"
+    """What an indeterminate call raised, for messages."""
 
     def apply(self, state: State, *, update_creates: bool = False) -> tuple[bool, State]:
         """Run this operation on ``state`` serially: (was its result possible?, new state).
@@ -59,7 +62,7 @@ class Event:
         """A short, readable form for failure messages."""
         if self.indeterminate:
             call = f"{self.operation}({list(self.written)!r})" if self.written else self.operation
-            return f"thread {self.thread}: {call} raised MemoryBackendError (indeterminate)"
+            return f"thread {self.thread}: {call} raised {self.raised} (indeterminate)"
         if self.operation in ("store", "update"):
             return f"thread {self.thread}: {self.operation}({list(self.written)!r})"
         if self.operation == "retrieve":

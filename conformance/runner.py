@@ -7,7 +7,8 @@ import platform
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from memspec import __version__
 from memspec.catalogue import Level, Profile, Requirement, Scope, catalogue
@@ -28,6 +29,7 @@ from memspec.conformance.isolation import (
     run_checks_isolated,
 )
 from memspec.conformance.results import CheckOutcome, Failure
+from memspec.conformance.simpler import ITEM_COUNT_RULES, one_item_reproduction, one_item_target
 from memspec.conformance.target import Target, TargetError, resolve_target
 from memspec.report import (
     CertificationReport,
@@ -213,6 +215,80 @@ def judge(
     return tuple(results)
 
 
+#: Requirements a one-item run cannot judge: what it hides is their subject.
+_ONE_ITEM_BLIND = ITEM_COUNT_RULES | {"MM-MODEL-002", "MM-LIMIT-005"}
+
+
+def _judge_blocked_with_one_item(
+    results: tuple[RequirementResult, ...],
+    requirements: Sequence[Requirement],
+    target: Target,
+    plan: Sequence[Check],
+    context_for: Callable[[Check], Context],
+    run: Callable[[Sequence[Check]], Iterable[Any]],
+    progress: Callable[[Progress], None] | None,
+) -> tuple[tuple[RequirementResult, ...], list[CheckOutcome]]:
+    """When a write of several items is what fails (``MM-STORE-002``, ``MM-UPD-002``), judge
+    the requirements blocked behind it again, with every write packed into one item
+    (:mod:`memspec.conformance.simpler`): a requirement stays blocked only when that run
+    cannot judge it either, and its message says so. Returns the results and the run's
+    outcomes (for the measured limits, which it leaves as the first run found them)."""
+    because = sorted(
+        r.id for r in results if r.status is Status.FAILED and r.id in ITEM_COUNT_RULES
+    )
+    blocked = {r.id for r in results if r.status is Status.BLOCKED} - _ONE_ITEM_BLIND
+    if not because or not blocked:
+        return results, []
+    tag = " [one item per write]"
+    later = [replace(c, name=c.name + tag) for c in plan if blocked & set(c.requirements)]
+    outcomes: list[CheckOutcome] = []
+    for event in run(later):
+        if event.outcome is not None:
+            outcomes.append(event.outcome)
+        if progress:
+            progress(
+                Progress(
+                    event.index + 1, len(later), later[event.index], event.outcome, event.seconds
+                )
+            )
+    second = {r.id: r for r in judge(requirements, outcomes)}
+    why = " and ".join(because)
+    merged = []
+    for result in results:
+        again = second.get(result.id)
+        if (
+            result.id in blocked
+            and again is not None
+            and again.status in (Status.PASSED, Status.FAILED)
+        ):
+            reproduction = again.reproduction
+            if reproduction:
+                reproduction = one_item_reproduction(reproduction, f"{why} fails")
+            merged.append(
+                again.model_copy(
+                    update={
+                        "message": f"judged with one item per write, since {why} fails: "
+                        + again.message,
+                        "reproduction": reproduction,
+                    }
+                )
+            )
+        elif result.status is Status.BLOCKED:
+            merged.append(
+                result.model_copy(
+                    update={
+                        "message": result.message
+                        + "; a run with one item per write could not judge it either"
+                    }
+                )
+            )
+        else:
+            merged.append(result)
+    for outcome in outcomes:
+        outcome.limits.clear()
+    return tuple(merged), outcomes
+
+
 def measured_limits(
     target: Target, outcomes: Iterable[CheckOutcome], results: Iterable[RequirementResult]
 ) -> MeasuredLimits:
@@ -295,9 +371,9 @@ def certify(
     notes: list[str] = []
     deadline = None if max_time is None else started + max_time
 
-    def context_for(check: Check) -> Context:
+    def context_for(check: Check, judged: Target = target) -> Context:
         return Context(
-            target,
+            judged,
             is_async,
             depth=depth,
             seed=run_seed,
@@ -327,6 +403,22 @@ def certify(
             outcomes.append(outcome)
     requirements = catalogue().select(selected)
     results = judge(requirements, outcomes)
+    results, more = _judge_blocked_with_one_item(
+        results,
+        requirements,
+        target,
+        plan,
+        lambda check: context_for(check, one_item_target(target)),
+        lambda later: run_checks_isolated(
+            later,
+            lambda c: context_for(c, one_item_target(target)),
+            check_timeout=check_timeout,
+            memory=max_memory,
+            deadline=deadline,
+        ),
+        progress,
+    )
+    outcomes += more
     return CertificationReport(
         spec_version=catalogue().spec_version,
         suite_version=__version__,

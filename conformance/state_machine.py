@@ -220,7 +220,11 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
                 raise hung[0]
             self.model = MemoryModel(ttl=ttl, clock=self.clock)
             self.model_ttl = ttl
-            driver = self.driver = Driver(timeout=context.timeout, deadline=context.deadline)
+            driver = self.driver = Driver(
+                timeout=context.timeout,
+                deadline=context.deadline,
+                plain_thread=not context.is_async,
+            )
             clock = self.clock if target.accepts_clock else None
             self.code.append(f"manager = factory(ttl={ttl!r}{', clock=clock' if clock else ''})")
             manager = self.call(

@@ -28,6 +28,7 @@ from memspec.conformance.calls import (
 )
 from memspec.conformance.checks import Check, Context, Skip, Unjudged
 from memspec.conformance.driver import CallTimeout, Driver
+from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
 from memspec.conformance.target import UNSET, FakeClock
 from memspec.models import ConversationMemoryType
@@ -531,6 +532,23 @@ def _real_time_once(context: Context) -> None:
                 ("MM-TTL-004",),
                 f"a slot updated about 0.45 s after it was stored with ttl={ttl} was gone "
                 f"before the update's lifetime ended (expected ['u2'], got {states['u']!r})",
+                reproduction=snippet(
+                    context.target.name,
+                    context.is_async,
+                    [
+                        "import time",
+                        f"manager = factory(ttl={ttl})",
+                        "manager.store(IMemoryInput(conversation_id='u', "
+                        "data=[W(working_memory='u')]))",
+                        "time.sleep(0.45)",
+                        "manager.update(IMemoryInput(conversation_id='u', "
+                        "data=[W(working_memory='u2')]))",
+                        "time.sleep(0.75)  # past the store's lifetime, within the update's",
+                        "assert texts(manager.retrieve(IMemoryInput(conversation_id='u'))) "
+                        "== ['u2']",
+                    ],
+                    clock_start=0.0,
+                ),
             )
     with context.probe("MM-TTL-003", what=f"ttl={ttl}"):
         write(whole, "update", "x", "revived?")
