@@ -20,11 +20,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["CallBoard", "CallTimeout", "Overdue", "current", "held", "marked", "serve"]
+__all__ = [
+    "TIMELY",
+    "CallBoard",
+    "CallTimeout",
+    "Overdue",
+    "TimeUp",
+    "current",
+    "held",
+    "marked",
+    "serve",
+]
 
 
 class CallTimeout(Exception):
-    """A manager call did not return within the time limit."""
+    """A manager call did not return within the time limit: the witness of ``MM-RES-002``
+    (calls return in time), and of nothing about content."""
+
+
+class TimeUp(CallTimeout):
+    """A call was not made, or was cut short, for a reason that witnesses nothing by itself:
+    the check's own time ran out, or an earlier call of the same driver never returned."""
+
+
+#: The requirement a call that did not return in time contradicts.
+TIMELY = "MM-RES-002"
 
 
 #: One mark: when the call started (``time.monotonic()``, 0 for none), its limit in seconds,

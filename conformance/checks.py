@@ -12,15 +12,17 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from memspec.catalogue import Profile
+from memspec.conformance.callboard import TIMELY, TimeUp
 from memspec.conformance.driver import DEFAULT_CALL_TIMEOUT, CallTimeout, Driver
 from memspec.conformance.results import CheckFailure, CheckOutcome, Failure, short
 from memspec.conformance.target import UNSET, FakeClock, Target
+from memspec.ttl import SHORTEST_TTL, TTL_FLOOR
 
 __all__ = [
     "DEPTHS",
@@ -32,7 +34,9 @@ __all__ = [
     "all_checks",
     "close_manager",
     "fast_thread_switching",
+    "refused_setting",
     "run_check",
+    "timed_out",
 ]
 
 Depth = Literal["quick", "default", "thorough"]
@@ -127,7 +131,7 @@ class Context:
             outcome.fail(failure.failure)
             outcome.leave(requirement_ids, f"stopped at a failure of {_ids(failure)}")
         except CallTimeout as exc:
-            outcome.fail(Failure(requirement_ids, f"{what or 'a call'}: {exc}".strip()))
+            timed_out(outcome, requirement_ids, f"{what or 'a call'}: {exc}", exc)
         except Exception as exc:
             outcome.fail(
                 Failure(
@@ -145,11 +149,29 @@ class Context:
         return DEPTHS[self.depth]
 
     def manager(self, ttl: Any = UNSET, clock: FakeClock | None = None) -> Driver:
-        """Build a fresh manager (on its own driver thread) and return the driver."""
+        """Build a fresh manager (on its own driver thread) and return the driver.
+
+        A constructor that refuses a setting every manager must take (``ValueError`` or
+        ``TypeError``) is a witness against the requirement that says so, whichever probe
+        asked for the manager: a ttl from 1 ms to 30 days (MM-TTL-013), ``ttl=None``
+        (MM-TTL-007) or no ttl at all (MM-MODEL-004)."""
         driver = self.driver()
-        driver.attach(
-            driver.run_sync(lambda: self.target.build(ttl=ttl, clock=clock), label="build")
-        )
+        if clock is None and self.target.accepts_clock:
+            # A clock it need not move: a manager that works only when given one fails
+            # MM-MODEL-004 (targeted:as-users-build), not whatever this probe is about.
+            clock = FakeClock()
+        try:
+            built = driver.run_sync(lambda: self.target.build(ttl=ttl, clock=clock), label="build")
+        except (ValueError, TypeError) as exc:
+            blamed = refused_setting(ttl)
+            if blamed is None:
+                raise
+            raise CheckFailure(
+                (blamed,),
+                f"the constructor refused {'no ttl argument' if ttl is UNSET else f'ttl={ttl!r}'}"
+                f" with {type(exc).__name__}: {short(str(exc), 200)}",
+            ) from exc
+        driver.attach(built)
         return driver
 
     def reopen(self, driver: Driver) -> Driver:
@@ -197,6 +219,17 @@ class Context:
         self._drivers.clear()
 
 
+def refused_setting(ttl: Any) -> str | None:
+    """The requirement a constructor refusing ``ttl`` contradicts, if any."""
+    if ttl is UNSET:
+        return "MM-MODEL-004"
+    if ttl is None:
+        return "MM-TTL-007"
+    if isinstance(ttl, int | float) and not isinstance(ttl, bool):
+        return "MM-TTL-013" if SHORTEST_TTL <= ttl <= TTL_FLOOR else None
+    return None
+
+
 def close_manager(driver: Driver) -> None:
     """Close a driver's manager with its ``aclose`` or ``close``, if it has one."""
     manager = driver.manager
@@ -210,6 +243,17 @@ def close_manager(driver: Driver) -> None:
             driver.run_sync(closer, label="close")
     except Exception:  # closing is best effort; the check's verdict stands
         pass
+
+
+def timed_out(
+    outcome: CheckOutcome, requirement_ids: Iterable[str], message: str, exc: CallTimeout
+) -> None:
+    """A call did not return in time: a witness against MM-RES-002 (calls return in time)
+    and against nothing else, so ``requirement_ids`` are left unjudged. A call not made, or
+    cut short, because the check's time ran out or an earlier call hung witnesses nothing."""
+    if not isinstance(exc, TimeUp):
+        outcome.fail(Failure((TIMELY,), message))
+    outcome.leave(requirement_ids, f"not judged: {message}")
 
 
 def _ids(failure: CheckFailure) -> str:
@@ -246,7 +290,7 @@ def run_check(check: Check, context: Context) -> CheckOutcome:
         outcome.fail(failure.failure)
         outcome.leave(check.requirements, f"{check.name} stopped at a failure of {_ids(failure)}")
     except CallTimeout as exc:
-        outcome.fail(Failure(check.requirements, f"{check.name}: {exc}"))
+        timed_out(outcome, check.requirements, f"{check.name}: {exc}", exc)
     except Exception as exc:
         outcome.fail(
             Failure(

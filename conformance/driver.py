@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from memspec.conformance import callboard
-from memspec.conformance.callboard import CallTimeout
+from memspec.conformance.callboard import CallTimeout, TimeUp
 from memspec.conformance.sharing import foreign_writers, isolation_requirement
 
-__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted"]
+__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted", "TimeUp"]
 
 #: The operations that write items, whose texts :attr:`Driver.written` keeps.
 _WRITES = frozenset({"store", "update"})
@@ -293,7 +293,7 @@ class Driver:
         applies to each call. The call is marked on the worker's call board meanwhile."""
         if self._hung is not None:
             unsent()
-            raise CallTimeout(f"not called: an earlier {self._hung} call never returned")
+            raise TimeUp(f"not called: an earlier {self._hung} call never returned")
         if label in callboard.held():
             unsent()
             raise CallTimeout(
@@ -302,7 +302,7 @@ class Driver:
             )
         if self.deadline is not None and self.deadline - time.monotonic() <= 0:
             unsent()
-            raise CallTimeout(f"not called: the check ran out of its time limit ({label})")
+            raise TimeUp(f"not called: the check ran out of its time limit ({label})")
         board, slot = self._board, self._slot
         begun = time.monotonic() if progress is None else progress[0]
         if board is not None:
@@ -327,7 +327,7 @@ class Driver:
                 if left <= 0:
                     future.cancel()
                     self._hung = label
-                    raise CallTimeout(reason)
+                    raise (CallTimeout if end == begun + self.timeout else TimeUp)(reason)
                 try:
                     return future.result(left if progress is None else min(left, 0.5))
                 except concurrent.futures.TimeoutError:

@@ -378,15 +378,21 @@ def _serve_checks(
         os._exit(0)
 
 
-def _failed(check: Check, reason: str, output: str) -> CheckOutcome:
-    """The outcome of a check whose worker died, overran or raised: all its requirements
-    fail with the reason and the target's last output."""
+def _failed(check: Check, reason: str, output: str, cause: str = "died") -> CheckOutcome:
+    """The outcome of a check whose worker died, overran or raised.
+
+    A worker that died or raised fails all the check's requirements with the reason and the
+    target's last output. A call that held its worker past the call limit witnesses MM-RES-002
+    alone, and a check that merely ran out of its time witnesses nothing: their requirements
+    are left unjudged, with the reason."""
     outcome = CheckOutcome(check=check.name)
-    outcome.fail(
-        Failure(check.requirements, f"{check.name}: the check {reason}").with_output(
-            output.strip() or None
-        )
-    )
+    message = f"{check.name}: the check {reason}"
+    if cause == "died":
+        outcome.fail(Failure(check.requirements, message).with_output(output.strip() or None))
+        return outcome
+    if cause == "call":
+        outcome.fail(Failure((callboard.TIMELY,), message).with_output(output.strip() or None))
+    outcome.leave(check.requirements, f"not judged: {message}")
     return outcome
 
 
@@ -507,6 +513,7 @@ def run_checks_isolated(
         running: int | None = None
         reason = output = ""
         kill = False
+        cause = "died"
         since = time.monotonic()
         try:
             while True:
@@ -518,7 +525,7 @@ def run_checks_isolated(
                 except TimeoutError:
                     overdue_call = worker.board.overdue(_CALL_GRACE)
                     if overdue_call is not None:
-                        kill = True
+                        kill, cause = True, "call"
                         held.add(overdue_call.label)
                         reason = (
                             f"made a {overdue_call.label} call that did not return within "
@@ -527,7 +534,7 @@ def run_checks_isolated(
                         break
                     if time.monotonic() < until:
                         continue
-                    kill = True
+                    kill, cause = True, "overrun"
                     reason = f"did not finish within {until - since:g} s and was killed"
                     break
                 if frame is None:
@@ -558,7 +565,7 @@ def run_checks_isolated(
             reason = f"the worker process {_describe_exit(status)} before it finished"
         overdue = deadline is not None and time.monotonic() >= deadline
         if running == first or overdue:
-            outcome = _failed(checks[running], reason, output)
+            outcome = _failed(checks[running], reason, output, cause)
             yield CheckEvent(running, outcome, time.monotonic() - started[running])
             index = running + 1
         else:

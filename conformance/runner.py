@@ -196,7 +196,7 @@ def judge(
             status = Status.SKIPPED
             message = "; ".join(dict.fromkeys(skipped[rid])) or _NOT_OBSERVABLE
         else:
-            reasons = skipped[rid] or unjudged[rid]
+            reasons = unjudged[rid] + skipped[rid]  # what stopped a check says most
             status = Status.SKIPPED
             message = "; ".join(dict.fromkeys(reasons)) or "no check exercised it"
         results.append(

@@ -29,8 +29,16 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from memspec.catalogue import Profile
+from memspec.conformance.callboard import TIMELY, TimeUp
 from memspec.conformance.calls import kept_earlier, refusal_blame
-from memspec.conformance.checks import Check, Context, Skip, close_manager
+from memspec.conformance.checks import (
+    Check,
+    Context,
+    Skip,
+    Unjudged,
+    close_manager,
+    refused_setting,
+)
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
@@ -190,7 +198,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
     target = context.target
     # Once a call hangs, every later example fails at once with the same failure, so that
     # hypothesis's shrinking does not wait out the time limit again and again.
-    hung: list[CheckFailure] = []
+    hung: list[CheckFailure | Unjudged] = []
 
     class MemoryMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -229,7 +237,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             self.code.append(f"manager = factory(ttl={ttl!r}{', clock=clock' if clock else ''})")
             manager = self.call(
                 lambda: driver.run_sync(lambda: target.build(ttl=ttl, clock=clock), label="build"),
-                ("MM-TTL-001",),
+                (refused_setting(ttl) or "MM-TTL-001",),
                 "building the manager",
             )
             driver.attach(manager)
@@ -314,7 +322,7 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             try:
                 self.target_call(operation, _request(slot, items))
             except CallTimeout as exc:
-                self.fail(("MM-STORE-001", "MM-UPD-001"), str(exc))
+                self.fail((TIMELY,), str(exc))
             except ValueError:
                 pass
             except Exception as exc:
@@ -401,7 +409,13 @@ def make_machine(context: Context, *, with_time: bool) -> type[RuleBasedStateMac
             try:
                 return run()
             except CallTimeout as exc:
-                hung.append(CheckFailure(blame, f"{what}: {exc}", reproduction=self.snippet()))
+                # A call that did not return witnesses MM-RES-002 only (not when the check's
+                # time ran out: then nothing); the rest is left for other checks to judge.
+                hung.append(
+                    CheckFailure((TIMELY,), f"{what}: {exc}", reproduction=self.snippet())
+                    if not isinstance(exc, TimeUp)
+                    else Unjudged(f"{what}: {exc}")
+                )
                 raise hung[0] from exc
             except Exception as exc:
                 self.fail(*refusal_blame(blame, what, exc, plain))
@@ -496,7 +510,7 @@ def _run(context: Context, *, with_time: bool) -> None:
         try:
             run_state_machine_as_test(factory, settings=configured)
         except BaseException as exc:
-            hung: list[CheckFailure] = machine.hung  # type: ignore[attr-defined]
+            hung: list[CheckFailure | Unjudged] = machine.hung  # type: ignore[attr-defined]
             if hung:  # whatever hypothesis made of it, the first hang is the finding
                 raise hung[0] from exc
             raise
@@ -508,6 +522,7 @@ CHECKS: tuple[Check, ...] = (
         Profile.CORE,
         (
             "MM-MODEL-001",
+            "MM-RES-002",
             "MM-STORE-002",
             "MM-STORE-003",
             "MM-STORE-004",

@@ -27,7 +27,7 @@ from memspec.conformance.calls import (
     write,
 )
 from memspec.conformance.checks import Check, Context
-from memspec.conformance.driver import Driver
+from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.results import CheckFailure, short
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
 
@@ -167,6 +167,60 @@ class _PlainEnumType(str, enum.Enum):  # noqa: UP042 - the shape under test
     WORKING_MEMORY = "WORKING_MEMORY"
     SHORT_TERM_MEMORY = "SHORT_TERM_MEMORY"
     LONG_TERM_MEMORY = "LONG_TERM_MEMORY"
+
+
+def _as_users_build(context: Context) -> None:
+    """MM-MODEL-004: built as users build it, with ``ttl`` alone and with no arguments (no
+    clock, whatever the constructor takes), a manager takes a store, returns it, and takes an
+    update and a delete. What it returns is other requirements' business; that it serves is
+    this one's."""
+    ids = ("MM-MODEL-004",)
+    for label, arguments in (("ttl=3600 alone", {"ttl": 3600}), ("no arguments", {})):
+        with context.probe(*ids, what=f"a manager built with {label}"):
+            driver = context.driver()
+            try:
+                built = driver.run_sync(
+                    lambda a=arguments: context.target.factory(**a),  # type: ignore[misc]
+                    label="build",
+                )
+            except CallTimeout:
+                raise
+            except Exception as exc:
+                raise CheckFailure(
+                    ids,
+                    f"building the manager with {label}, as its users do, raised "
+                    f"{type(exc).__name__}: {short(str(exc), 200)}",
+                ) from exc
+            driver.attach(built)
+            _serves(driver, label)
+
+
+def _serves(driver: Driver, label: str) -> None:
+    """MM-MODEL-004's witness: an operation of a manager built with ``label`` that raises,
+    or a read right after a store that returns nothing."""
+    ids = ("MM-MODEL-004",)
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("store", lambda: write(driver, "store", "as-built", "x")),
+        ("retrieve", lambda: read(driver, "as-built")),
+        ("update", lambda: write(driver, "update", "as-built", "y")),
+        ("delete", lambda: driver.delete(memory_input("as-built"))),
+    ]
+    for operation, step in steps:
+        try:
+            result = step()
+        except (CallTimeout, CheckFailure):
+            raise
+        except Exception as exc:
+            raise CheckFailure(
+                ids,
+                f"a manager built with {label} raised {type(exc).__name__} on {operation}: "
+                f"{short(str(exc), 200)}; it works only when built with arguments its users "
+                "do not pass",
+            ) from exc
+        if operation == "retrieve" and not result:
+            raise CheckFailure(
+                ids, f"a manager built with {label} returned nothing right after a store"
+            )
 
 
 def _native_inputs(context: Context) -> None:
@@ -397,6 +451,13 @@ CHECKS: tuple[Check, ...] = (
         ("MM-STORE-001", "MM-UPD-001"),
         _empty_writes,
         "writes without items raise ValueError and change nothing",
+    ),
+    Check(
+        "targeted:as-users-build",
+        Profile.CORE,
+        ("MM-MODEL-004",),
+        _as_users_build,
+        "built with ttl alone and with no arguments, the manager serves every operation",
     ),
     Check(
         "targeted:native-inputs",

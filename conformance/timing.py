@@ -332,7 +332,7 @@ def _ttl_range(context: Context) -> None:
         for ttl in _FLOOR_TTLS:
             try:
                 built = _built(context, ttl)
-            except CallTimeout:
+            except (CallTimeout, CheckFailure):
                 raise
             except Exception as exc:
                 raise CheckFailure(

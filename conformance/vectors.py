@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from memspec.catalogue import Profile
-from memspec.conformance.checks import Check, Context, Skip
+from memspec.conformance.checks import Check, Context, Skip, timed_out
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.reproduce import snippet
 from memspec.conformance.results import CheckFailure, short
@@ -126,7 +126,8 @@ def run_vector(vector: Vector, context: Context) -> None:
             return  # refused, as it must be or may be
         raise fail(blamed, f"building with ttl={ttl!r} raised {exc!r}") from exc
     except CallTimeout as exc:
-        raise fail(blamed, f"building with ttl={ttl!r}: {exc}") from exc
+        timed_out(context.outcome, vector.requirement_ids, f"building with ttl={ttl!r}: {exc}", exc)
+        raise _Stopped from exc
     if setup.expect == "invalid-argument":
         raise fail(blamed, f"the constructor accepted the invalid ttl={ttl!r}")
     keys: dict[str, Any] = {}
@@ -144,7 +145,9 @@ def run_vector(vector: Vector, context: Context) -> None:
             request = build_input(step.input)
             result = driver.call(step.op, request)
         except CallTimeout as exc:
-            raise fail(ids, f"{where}: {exc}") from exc
+            credit(index)
+            timed_out(context.outcome, vector.requirement_ids, f"{where}: {exc}", exc)
+            raise _Stopped from exc
         except Exception as exc:
             if step.expect is Expect.INVALID_INPUT and isinstance(exc, INVALID):
                 continue

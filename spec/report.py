@@ -189,6 +189,12 @@ class MeasuredLimits(BaseModel):
         default=None, description="Most items accepted in one write."
     )
     ttl: Bound | None = Field(default=None, description="Longest finite ttl accepted, seconds.")
+    live_slots: int | None = Field(
+        default=None,
+        ge=0,
+        description="Live slots the scale check stored, updated and read back: fewer than its "
+        "depth asks for when the manager's calls were too slow to fit in the check's time.",
+    )
     infinite_ttl: bool | None = Field(
         default=None, description="Whether the constructor accepts ttl=infinity."
     )
@@ -218,6 +224,8 @@ class MeasuredLimits(BaseModel):
         ):
             if bound is not None:
                 rows.append((label, bound.describe()))
+        if self.live_slots is not None:
+            rows.append(("live slots checked", f"{self.live_slots:,}"))
         for label, flag in (
             ("ttl=inf accepted", self.infinite_ttl),
             ("injectable clock", self.clock),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from corpus.broken import BROKEN, LogsMemoryAtInfo, NoClock
-from corpus.correct import CORRECT
+from corpus.correct import CORRECT, SlowStoreManager
 from memspec.catalogue import Level, catalogue
 from memspec.conformance import Target, all_checks, certify
 from memspec.reference import AsyncInMemoryManager, InMemoryManager
@@ -91,3 +91,13 @@ def test_a_should_violation_is_a_warning_not_a_failure(pytester: pytest.Pytester
     ]
     assert report.conformant, unsettled
     assert [r.id for r in report.warnings] == ["MM-SEC-002"]
+
+
+def test_a_correct_manager_with_slow_stores_is_not_failed_by_the_scale_check() -> None:
+    scale = [check for check in ALL_CHECKS if check.name == "dimension:scale"]
+    report = _certify(SlowStoreManager, checks=scale)
+    statuses = {r.id: r.status for r in report.requirements}
+    assert statuses["MM-LIMIT-003"] is Status.PASSED, _messages(report)
+    assert statuses["MM-RES-002"] is Status.PASSED  # each 20 ms call returned in time
+    # Judged on the slots that fit in the check's time, which the report says.
+    assert report.limits.live_slots is not None and 1000 <= report.limits.live_slots < 5000

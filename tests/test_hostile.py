@@ -62,7 +62,8 @@ def test_a_call_holding_the_gil_is_killed(tmp_path: Path) -> None:
         "corpus.hostile:HoldsTheGIL", tmp_path, "--check-timeout", "1", "--max-time", "4"
     )
     assert code == 1, output
-    assert any("killed" in message for message in _failed(data).values())
+    # Running out of the check's time witnesses nothing: what it judged is left unjudged.
+    assert any("killed" in r["message"] for r in data["requirements"] if r["status"] == "skipped")
     assert any("--max-time" in note for note in data["notes"])
 
 

@@ -423,6 +423,43 @@ class TimedeltaDeadline(SimpleManager):
         return now + datetime.timedelta(seconds=self.ttl).total_seconds()
 
 
+class ClockOnlyWhenInjected(SimpleManager):
+    """Keeps ``clock`` as given, with no default: it works whenever a test injects a clock and
+    raises ``TypeError`` on every call when built as users build it, ``Manager(ttl=3600)``."""
+
+    BREAKS = ("MM-MODEL-004",)
+
+    def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
+        super().__init__(ttl, clock)
+        self.clock = clock  # type: ignore[assignment]
+
+
+class MinuteFloorTtl(SimpleManager):
+    """Refuses any ttl under a minute, as a team whose store counts expiry in minutes would:
+    ``ttl=1`` and ``ttl=0.5`` are clean refusals, but of lifetimes every manager must take."""
+
+    BREAKS = ("MM-TTL-013",)
+
+    def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
+        if ttl is not None and not isinstance(ttl, bool) and isinstance(ttl, int | float):
+            if 0 < ttl < 60:
+                raise ValueError(f"ttl must be at least 60 seconds, got {ttl!r}")
+        super().__init__(ttl, clock)
+
+
+class MappingNeedsMemoryType(SimpleManager):
+    """Accepts dict inputs but validates them against a schema in which ``memory_type`` is
+    required: a dict that leaves it out raises ``ValueError`` instead of naming working
+    memory."""
+
+    BREAKS = ("MM-MODEL-001",)
+
+    def request(self, input: Any) -> IMemoryInput:
+        if isinstance(input, Mapping) and "memory_type" not in input:
+            raise ValueError("memory_type is required")
+        return super().request(input)
+
+
 class ZeroTTLMeansForever(SimpleManager):
     """Accepts ttl=0 (and negatives) and treats them as 'no expiry'."""
 

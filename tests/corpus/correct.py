@@ -196,3 +196,14 @@ class KwargsOnlyManager:
 
 
 CORRECT: tuple[type, ...] = (HashedKeyManager, SQLiteManager, KwargsOnlyManager)
+
+
+class SlowStoreManager(HashedKeyManager):
+    """Correct, with every store taking 20 ms (a remote backend's round trip): the scale check
+    must judge it on as many slots as fit in its time, not fail it for its speed."""
+
+    STORE_SECONDS = 0.02
+
+    def store(self, input: Any) -> str:
+        time.sleep(self.STORE_SECONDS)
+        return super().store(input)
