@@ -240,7 +240,8 @@ def _judge_blocked_with_one_item(
     if not because or not blocked:
         return results, []
     tag = " [one item per write]"
-    later = [replace(c, name=c.name + tag) for c in plan if blocked & set(c.requirements)]
+    wanted = blocked | set(because)  # the cause too: the run must show it worked around it
+    later = [replace(c, name=c.name + tag) for c in plan if wanted & set(c.requirements)]
     outcomes: list[CheckOutcome] = []
     for event in run(later):
         if event.outcome is not None:
@@ -253,6 +254,16 @@ def _judge_blocked_with_one_item(
             )
     second = {r.id: r for r in judge(requirements, outcomes)}
     why = " and ".join(because)
+    for outcome in outcomes:
+        outcome.limits.clear()
+    if any(second[c].status is not Status.PASSED for c in because if c in second):
+        # The fault shows with one item per write too (an update that appends, say): that
+        # run cannot stand for the manager any better than the first.
+        still = "; a run with one item per write saw it fail too, so could not judge it either"
+        return tuple(
+            r.model_copy(update={"message": r.message + still}) if r.status is Status.BLOCKED else r
+            for r in results
+        ), outcomes
     merged = []
     for result in results:
         again = second.get(result.id)
@@ -284,8 +295,6 @@ def _judge_blocked_with_one_item(
             )
         else:
             merged.append(result)
-    for outcome in outcomes:
-        outcome.limits.clear()
     return tuple(merged), outcomes
 
 

@@ -493,9 +493,14 @@ class CassandraKeyBytesManager:
     the other operations answer for it without a statement (no such slot can exist). Bug: the
     check measures the ID in UTF-8 bytes against Cassandra's limit, while the catalogue's bound
     is 65,536 *characters*: an ID of 65,536 ASCII characters, or of 16,384 four-byte characters
-    (emoji), is refused though every ID up to 65,536 characters must work."""
+    (emoji), is refused though every ID up to 65,536 characters must work.
 
-    BREAKS: ClassVar[tuple[str, ...]] = ("MM-LIMIT-004",)
+    Correct since spec 1.5.0: ``MM-LIMIT-004`` asks for IDs of up to 1,024 bytes and lets a
+    manager refuse longer ones with ``ValueError``, as this one does, so it breaks nothing
+    (``MM-LIMIT-001``, the 65,536-character rule it broke, is withdrawn)."""
+
+    BREAKS: ClassVar[tuple[str, ...]] = ()
+    CORRECT_SINCE: ClassVar[str] = "1.5.0"
     RACE: ClassVar[bool] = False
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
