@@ -22,14 +22,9 @@ from dataclasses import dataclass
 from typing import IO
 
 import pytest
+from postgres_server import _free_port
 
 __all__ = ["MemcachedServer", "memcached_server", "start_memcached"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

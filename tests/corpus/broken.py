@@ -441,9 +441,9 @@ class MinuteFloorTtl(SimpleManager):
     BREAKS = ("MM-TTL-013",)
 
     def __init__(self, ttl: float | None = DEFAULT_TTL, clock: Clock | None = None) -> None:
-        if ttl is not None and not isinstance(ttl, bool) and isinstance(ttl, int | float):
-            if 0 < ttl < 60:
-                raise ValueError(f"ttl must be at least 60 seconds, got {ttl!r}")
+        number = isinstance(ttl, int | float) and not isinstance(ttl, bool)
+        if number and 0 < ttl < 60:  # type: ignore[operator]
+            raise ValueError(f"ttl must be at least 60 seconds, got {ttl!r}")
         super().__init__(ttl, clock)
 
 
