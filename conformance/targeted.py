@@ -26,7 +26,7 @@ from memspec.conformance.calls import (
     refusal_blame,
     write,
 )
-from memspec.conformance.checks import Check, Context
+from memspec.conformance.checks import Check, Context, Unjudged
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.conformance.results import CheckFailure, short
 from memspec.models import ConversationMemoryType, IMemoryInput, IWorkingMemory
@@ -419,12 +419,17 @@ def _quiet_logs(context: Context) -> None:
     handler, level = _Collect(), root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    failed: Exception | None = None
     try:
         driver = context.manager(ttl=3600)
         write(driver, "store", "logged", f"{canary} stored")
         write(driver, "update", "logged", f"{canary} updated")
         read(driver, "logged")
         driver.delete(memory_input("logged"))
+    except CallTimeout:
+        raise
+    except Exception as exc:  # what the calls raise is other checks' business
+        failed = exc
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
@@ -435,6 +440,11 @@ def _quiet_logs(context: Context) -> None:
                 f"logger {record.name!r} logged memory content at {record.levelname}: "
                 f"{short(record.getMessage())}",
             )
+    if failed is not None:
+        raise Unjudged(
+            f"the calls raised {type(failed).__name__} before they were all made, and logged "
+            "no memory content meanwhile"
+        )
 
 
 CHECKS: tuple[Check, ...] = (

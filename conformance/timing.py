@@ -288,7 +288,24 @@ def _built(context: Context, ttl: object) -> tuple[Driver, FakeClock | None]:
     return context.manager(ttl=ttl, clock=clock), clock
 
 
-def _honours(built: tuple[Driver, FakeClock | None], ttl: object, *, live_for: float) -> None:
+def _serves_a_plain_ttl(context: Context) -> bool:
+    """Whether a manager built with ``ttl=3600`` takes a store, an update and a retrieve: the
+    neighbouring input a failure with another ttl is compared against."""
+    try:
+        driver, _ = _built(context, 3600)
+        write(driver, "store", "lifetime", "store")
+        write(driver, "update", "lifetime", "update")
+        driver.retrieve(memory_input("lifetime"))
+    except CallTimeout:
+        raise
+    except Exception:
+        return False
+    return True
+
+
+def _honours(
+    built: tuple[Driver, FakeClock | None], ttl: object, *, live_for: float, plain: bool = True
+) -> None:
     """MM-TTL-013: a manager built with an accepted ``ttl`` takes a store and an update; and
     MM-TTL-001: the slot is there ``live_for`` seconds later on the injected clock (at once
     without one)."""
@@ -305,6 +322,11 @@ def _honours(built: tuple[Driver, FakeClock | None], ttl: object, *, live_for: f
         except CallTimeout:
             raise
         except Exception as exc:
+            if not plain:  # it raises with ttl=3600 too: no witness about the ttl
+                raise Unjudged(
+                    f"{operation} raised {type(exc).__name__} with ttl={_shown(ttl)} and with "
+                    "ttl=3600 alike"
+                ) from exc
             raise CheckFailure(
                 ids,
                 f"the constructor accepted ttl={_shown(ttl)}, then {operation} raised "
@@ -328,6 +350,7 @@ def _ttl_range(context: Context) -> None:
     refused. The longest ttl accepted is reported as a measured limit."""
     ids = ("MM-TTL-013",)
     clocked = context.target.accepts_clock
+    plain = _serves_a_plain_ttl(context)
     with context.probe(*ids, what="ttls from 1 ms to 30 days"):
         for ttl in _FLOOR_TTLS:
             try:
@@ -342,7 +365,7 @@ def _ttl_range(context: Context) -> None:
                     "accepted",
                 ) from exc
             if clocked or ttl >= 1:  # without a clock, a shorter slot may be gone by the read
-                _honours(built, ttl, live_for=ttl / 2)
+                _honours(built, ttl, live_for=ttl / 2, plain=plain)
     accepted: float = TTL_FLOOR
     refused: float | None = None
     with context.probe(*ids, what="ttls past the floor"):
@@ -364,7 +387,7 @@ def _ttl_range(context: Context) -> None:
                     f"the constructor refused ttl={_shown(ttl)} with {type(exc).__name__}: "
                     f"{short(str(exc), 200)}; past the 30-day floor a refusal is a ValueError",
                 ) from exc
-            _honours(built, ttl, live_for=float(ttl) / 2 if finite else _CENTURY)
+            _honours(built, ttl, live_for=float(ttl) / 2 if finite else _CENTURY, plain=plain)
             if finite:  # accepted and honoured
                 accepted = max(accepted, float(ttl))
             if ttl == math.inf:
