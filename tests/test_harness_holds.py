@@ -123,3 +123,14 @@ def test_no_worker_outlives_a_killed_certify(holders: Path) -> None:
     while any(map(_running, workers)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if _running(pid)], "a worker outlived its run"
+
+
+def test_a_call_that_never_returns_fails_the_call_limit_and_nothing_else() -> None:
+    from corpus.broken import HangsOnRead
+    from memspec.conformance import Target, certify
+    from memspec.report import Status
+
+    target = Target.from_factory(HangsOnRead, name="corpus:HangsOnRead")
+    report = certify(target, profiles=["core"], depth="quick", seed=1, timeout=0.2, shrink=False)
+    assert {r.id for r in report.requirements if r.status is Status.FAILED} == {"MM-RES-002"}
+    assert not report.conformant
