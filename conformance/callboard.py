@@ -29,6 +29,7 @@ __all__ = [
     "current",
     "held",
     "marked",
+    "refuse_held",
     "serve",
 ]
 
@@ -117,6 +118,15 @@ def held() -> frozenset[str]:
     return _held
 
 
+def refuse_held(label: str, limit: float) -> None:
+    """:class:`CallTimeout` when a call of ``label`` held an earlier worker past its limit."""
+    if label in _held:
+        raise CallTimeout(
+            f"not called: a {label} call held an earlier worker past its limit ({limit:g} s) "
+            "without returning (the process did not respond)"
+        )
+
+
 #: The label of a workload of threads that call a manager directly, marked as one call.
 WORKLOAD = "concurrent calls"
 
@@ -125,11 +135,7 @@ WORKLOAD = "concurrent calls"
 def marked(limit: float, label: str = WORKLOAD) -> Iterator[None]:
     """Mark what the block does (threads calling the manager directly) as one call allowed
     ``limit`` seconds; :class:`CallTimeout` at once when such a call held a worker before."""
-    if label in _held:
-        raise CallTimeout(
-            f"not called: {label} held an earlier worker past their time limit without "
-            "returning (the process did not respond)"
-        )
+    refuse_held(label, limit)
     board = _board
     slot = board.slot() if board is not None else 0
     if board is not None:

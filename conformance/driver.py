@@ -22,7 +22,7 @@ from memspec.conformance import callboard
 from memspec.conformance.callboard import CallTimeout, TimeUp
 from memspec.conformance.sharing import foreign_writers, isolation_requirement
 
-__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted", "TimeUp"]
+__all__ = ["DEFAULT_CALL_TIMEOUT", "CallTimeout", "Driver", "TargetAborted", "TimeUp", "field"]
 
 #: The operations that write items, whose texts :attr:`Driver.written` keeps.
 _WRITES = frozenset({"store", "update"})
@@ -44,6 +44,23 @@ class TargetAborted(Exception):
     """
 
 
+def field(value: Any, name: str, default: Any = None) -> Any:
+    """A field of an input or item of any shape: a mapping's key or an object's attribute."""
+    if isinstance(value, Mapping):
+        return value.get(name, default)
+    return getattr(value, name, default)
+
+
+def _settle(future: concurrent.futures.Future[T], function: Callable[[], T]) -> None:
+    """Run ``function`` for ``future`` (unless it was cancelled) and set its outcome."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(function())
+    except BaseException as exc:
+        future.set_exception(exc)
+
+
 class _PlainThread:
     """One daemon thread that runs submitted functions in turn, with no event loop in it (a
     hung function leaves it behind without keeping the process alive)."""
@@ -62,13 +79,7 @@ class _PlainThread:
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
-            future, function = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(function())
-            except BaseException as exc:
-                future.set_exception(exc)
+            _settle(*job)
 
     def stop(self, wait: float) -> None:
         self._jobs.put(None)
@@ -176,12 +187,8 @@ class Driver:
     def slot_of(input: Any) -> tuple[str, str] | None:
         """The slot an input names, as :attr:`written` keys it: (conversation ID, memory type
         value); ``None`` for an input of an odd shape."""
-        if isinstance(input, Mapping):
-            conversation_id = input.get("conversation_id")
-            memory_type = input.get("memory_type", _WORKING)
-        else:
-            conversation_id = getattr(input, "conversation_id", None)
-            memory_type = getattr(input, "memory_type", _WORKING)
+        conversation_id = field(input, "conversation_id")
+        memory_type = field(input, "memory_type", _WORKING)
         memory_type = getattr(memory_type, "value", memory_type)
         if not isinstance(conversation_id, str) or not isinstance(memory_type, str):
             return None
@@ -192,11 +199,10 @@ class Driver:
         slot = self.slot_of(input)
         if slot is None:
             return
-        data = input.get("data") if isinstance(input, Mapping) else getattr(input, "data", None)
+        data = field(input, "data")
         texts = self.written.setdefault(slot, set())
         for item in data if isinstance(data, list) else ():
-            text = item.get("working_memory") if isinstance(item, Mapping) else None
-            text = getattr(item, "working_memory", text)
+            text = field(item, "working_memory")
             if isinstance(text, str):
                 texts.add(text)
 
@@ -263,19 +269,7 @@ class Driver:
 
         def submit() -> concurrent.futures.Future[T]:
             future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-            def call() -> None:
-                if not future.set_running_or_notify_cancel():
-                    return
-                try:
-                    future.set_result(function())
-                except (SystemExit, KeyboardInterrupt) as exc:
-                    aborted = TargetAborted(f"{label} raised {type(exc).__name__}({exc})")
-                    future.set_exception(aborted)
-                except BaseException as exc:
-                    future.set_exception(exc)
-
-            self._loop.call_soon_threadsafe(call)
+            self._loop.call_soon_threadsafe(_settle, future, guarded)
             return future
 
         return self._wait(submit, label, progress=progress)
@@ -294,12 +288,11 @@ class Driver:
         if self._hung is not None:
             unsent()
             raise TimeUp(f"not called: an earlier {self._hung} call never returned")
-        if label in callboard.held():
+        try:
+            callboard.refuse_held(label, self.timeout)
+        except CallTimeout:
             unsent()
-            raise CallTimeout(
-                f"not called: a {label} call held an earlier worker past the call limit "
-                f"({self.timeout:g} s) without returning (the process did not respond)"
-            )
+            raise
         if self.deadline is not None and self.deadline - time.monotonic() <= 0:
             unsent()
             raise TimeUp(f"not called: the check ran out of its time limit ({label})")
@@ -314,20 +307,16 @@ class Driver:
                     begun = progress[0]  # the batch moved on to its next call
                     if board is not None:
                         board.begin(slot, label, self.timeout, begun)
-                end, reason = (
-                    begun + self.timeout,
-                    f"{label} did not return within {self.timeout:g} s",
-                )
+                end = begun + self.timeout
+                late = CallTimeout(f"{label} did not return within {self.timeout:g} s")
                 if self.deadline is not None and self.deadline < end:
-                    end, reason = (
-                        self.deadline,
-                        f"{label} was still running when the check's time ran out",
-                    )
+                    end = self.deadline
+                    late = TimeUp(f"{label} was still running when the check's time ran out")
                 left = end - time.monotonic()
                 if left <= 0:
                     future.cancel()
                     self._hung = label
-                    raise (CallTimeout if end == begun + self.timeout else TimeUp)(reason)
+                    raise late
                 try:
                     return future.result(left if progress is None else min(left, 0.5))
                 except concurrent.futures.TimeoutError:

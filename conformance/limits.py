@@ -16,6 +16,7 @@ from typing import Literal
 from memspec.catalogue import Profile
 from memspec.conformance.calls import memory_input, write
 from memspec.conformance.checks import Check, Context
+from memspec.conformance.dimensions import FLOOR_BYTES, FLOOR_ITEMS, ID_FLOOR_BYTES
 from memspec.conformance.driver import CallTimeout, Driver
 from memspec.report import Bound
 
@@ -23,10 +24,10 @@ __all__ = ["CHECKS", "COUNT_LADDER", "ID_LADDER", "ITEM_LADDER", "Unit", "ladder
 
 _KIB, _MIB = 1 << 10, 1 << 20
 
-#: The values each dimension is tried at, in bytes of UTF-8 or items.
-ID_LADDER: tuple[int, ...] = (_KIB, 4 * _KIB, 64 * _KIB, _MIB)
-ITEM_LADDER: tuple[int, ...] = (256 * _KIB, _MIB, 4 * _MIB, 16 * _MIB)
-COUNT_LADDER: tuple[int, ...] = (1000, 10_000, 100_000)
+#: The values each dimension is tried at, in bytes of UTF-8 or items: from the floor up.
+ID_LADDER: tuple[int, ...] = (ID_FLOOR_BYTES, 4 * _KIB, 64 * _KIB, _MIB)
+ITEM_LADDER: tuple[int, ...] = (FLOOR_BYTES, _MIB, 4 * _MIB, 16 * _MIB)
+COUNT_LADDER: tuple[int, ...] = (FLOOR_ITEMS, 10_000, 100_000)
 
 
 Unit = Literal["bytes", "items", "seconds"]

@@ -219,43 +219,42 @@ def judge(
 _ONE_ITEM_BLIND = ITEM_COUNT_RULES | {"MM-MODEL-002", "MM-LIMIT-005"}
 
 
+def _collect(
+    plan: Sequence[Check], events: Iterable[Any], progress: Callable[[Progress], None] | None
+) -> list[CheckOutcome]:
+    """The outcomes of ``plan``'s checks as their events arrive, reported to ``progress``."""
+    outcomes: list[CheckOutcome] = []
+    for event in events:
+        if event.outcome is not None:
+            outcomes.append(event.outcome)
+        if progress:
+            check = plan[event.index]
+            progress(Progress(event.index + 1, len(plan), check, event.outcome, event.seconds))
+    return outcomes
+
+
 def _judge_blocked_with_one_item(
     results: tuple[RequirementResult, ...],
     requirements: Sequence[Requirement],
-    target: Target,
     plan: Sequence[Check],
-    context_for: Callable[[Check], Context],
-    run: Callable[[Sequence[Check]], Iterable[Any]],
-    progress: Callable[[Progress], None] | None,
-) -> tuple[tuple[RequirementResult, ...], list[CheckOutcome]]:
+    run: Callable[[Sequence[Check]], list[CheckOutcome]],
+) -> tuple[RequirementResult, ...]:
     """When a write of several items is what fails (``MM-STORE-002``, ``MM-UPD-002``), judge
-    the requirements blocked behind it again, with every write packed into one item
-    (:mod:`memspec.conformance.simpler`): a requirement stays blocked only when that run
-    cannot judge it either, and its message says so. Returns the results and the run's
-    outcomes (for the measured limits, which it leaves as the first run found them)."""
+    the requirements blocked behind it again, running their checks (with ``run``) on the
+    target seen through one-item writes (:mod:`memspec.conformance.simpler`): a requirement
+    stays blocked only when that run cannot judge it either, and its message says so. The
+    measured limits stay as the first run found them."""
     because = sorted(
         r.id for r in results if r.status is Status.FAILED and r.id in ITEM_COUNT_RULES
     )
     blocked = {r.id for r in results if r.status is Status.BLOCKED} - _ONE_ITEM_BLIND
     if not because or not blocked:
-        return results, []
+        return results
     tag = " [one item per write]"
     wanted = blocked | set(because)  # the cause too: the run must show it worked around it
-    later = [replace(c, name=c.name + tag) for c in plan if wanted & set(c.requirements)]
-    outcomes: list[CheckOutcome] = []
-    for event in run(later):
-        if event.outcome is not None:
-            outcomes.append(event.outcome)
-        if progress:
-            progress(
-                Progress(
-                    event.index + 1, len(later), later[event.index], event.outcome, event.seconds
-                )
-            )
+    outcomes = run([replace(c, name=c.name + tag) for c in plan if wanted & set(c.requirements)])
     second = {r.id: r for r in judge(requirements, outcomes)}
     why = " and ".join(because)
-    for outcome in outcomes:
-        outcome.limits.clear()
     if any(second[c].status is not Status.PASSED for c in because if c in second):
         # The fault shows with one item per write too (an update that appends, say): that
         # run cannot stand for the manager any better than the first.
@@ -263,7 +262,7 @@ def _judge_blocked_with_one_item(
         return tuple(
             r.model_copy(update={"message": r.message + still}) if r.status is Status.BLOCKED else r
             for r in results
-        ), outcomes
+        )
     merged = []
     for result in results:
         again = second.get(result.id)
@@ -295,7 +294,7 @@ def _judge_blocked_with_one_item(
             )
         else:
             merged.append(result)
-    return tuple(merged), outcomes
+    return tuple(merged)
 
 
 def measured_limits(
@@ -376,30 +375,29 @@ def certify(
     _check_applicable(target, is_async, selected)
     run_seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     plan = [c for c in (checks if checks is not None else all_checks()) if c.profile in selected]
-    outcomes: list[CheckOutcome] = []
     notes: list[str] = []
     deadline = None if max_time is None else started + max_time
 
-    def context_for(check: Check, judged: Target = target) -> Context:
-        return Context(
-            judged,
-            is_async,
-            depth=depth,
-            seed=run_seed,
-            timeout=timeout,
-            shrink=shrink,
-            check_timeout=check_timeout,
-        )
+    def run(checks: Sequence[Check], judged: Target = target) -> list[CheckOutcome]:
+        """Run ``checks`` on ``judged`` in workers and collect their outcomes."""
 
-    events = run_checks_isolated(
-        plan, context_for, check_timeout=check_timeout, memory=max_memory, deadline=deadline
-    )
-    for event in events:
-        check = plan[event.index]
-        if event.outcome is not None:
-            outcomes.append(event.outcome)
-        if progress:
-            progress(Progress(event.index + 1, len(plan), check, event.outcome, event.seconds))
+        def context_for(check: Check) -> Context:
+            return Context(
+                judged,
+                is_async,
+                depth=depth,
+                seed=run_seed,
+                timeout=timeout,
+                shrink=shrink,
+                check_timeout=check_timeout,
+            )
+
+        events = run_checks_isolated(
+            checks, context_for, check_timeout=check_timeout, memory=max_memory, deadline=deadline
+        )
+        return _collect(checks, events, progress)
+
+    outcomes = run(plan)
     left = plan[len(outcomes) :]
     if left:
         notes.append(
@@ -412,22 +410,10 @@ def certify(
             outcomes.append(outcome)
     requirements = catalogue().select(selected)
     results = judge(requirements, outcomes)
-    results, more = _judge_blocked_with_one_item(
-        results,
-        requirements,
-        target,
-        plan,
-        lambda check: context_for(check, one_item_target(target)),
-        lambda later: run_checks_isolated(
-            later,
-            lambda c: context_for(c, one_item_target(target)),
-            check_timeout=check_timeout,
-            memory=max_memory,
-            deadline=deadline,
-        ),
-        progress,
+    simpler = one_item_target(target)
+    results = _judge_blocked_with_one_item(
+        results, requirements, plan, lambda later: run(later, simpler)
     )
-    outcomes += more
     return CertificationReport(
         spec_version=catalogue().spec_version,
         suite_version=__version__,

@@ -27,6 +27,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+from memspec.conformance.driver import field
 from memspec.conformance.target import Target
 
 __all__ = [
@@ -66,10 +67,6 @@ def unpack(text: str) -> list[str] | None:
     return texts if at == len(body) else None
 
 
-def _get(value: Any, name: str) -> Any:
-    return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
-
-
 def _with(value: Any, name: str, new: Any) -> Any:
     """A copy of ``value`` (a mapping, a pydantic model, a dataclass or a plain object) with
     ``name`` set to ``new``; the caller's object is never changed."""
@@ -93,10 +90,10 @@ def _with(value: Any, name: str, new: Any) -> Any:
 
 def _packed(input: Any) -> Any:
     """``input`` with a data list of several items turned into one packed item."""
-    data = _get(input, "data")
+    data = field(input, "data")
     if not isinstance(data, list) or len(data) < 2:
         return input
-    texts = [_get(item, "working_memory") for item in data]
+    texts = [field(item, "working_memory") for item in data]
     if not all(isinstance(text, str) for text in texts):
         return input  # invalid input: the manager must refuse it as it is
     return _with(input, "data", [_with(data[0], "working_memory", pack(texts))])
@@ -108,7 +105,7 @@ def _unpacked(result: Any) -> Any:
         return result
     expanded: list[Any] = []
     for item in result:
-        text = _get(item, "working_memory")
+        text = field(item, "working_memory")
         texts = unpack(text) if isinstance(text, str) else None
         if texts is None:
             expanded.append(item)
