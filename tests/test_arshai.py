@@ -94,6 +94,10 @@ ARSHAI_VERDICT = {
     "blocked": {"MM-MODEL-002", "MM-UPD-002", "MM-LIMIT-005"},
 }
 
+#: Defects a race shows on some seeds only: its update reads a slot, then writes it back under
+#: the key, reviving a slot deleted in between (always found at default depth).
+ARSHAI_RACES = {"MM-CONC-003"}
+
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_certifying_arshai_in_memory_shows_every_defect_it_has(arshai_manager: Any) -> None:
@@ -106,7 +110,8 @@ def test_certifying_arshai_in_memory_shows_every_defect_it_has(arshai_manager: A
             # Only what does not apply to it: it takes no clock, and it is not async.
             assert "clock" in result.message or "not async" in result.message, result
         assert "stopped at" not in result.message, result
-    assert {r.id for r in report.failures} == set(ARSHAI_VERDICT["failed"])
+    failures = {r.id for r in report.failures}
+    assert set(ARSHAI_VERDICT["failed"]) <= failures <= set(ARSHAI_VERDICT["failed"]) | ARSHAI_RACES
     assert {r.id for r in report.warnings} == set(ARSHAI_VERDICT["warnings"])
     assert {r.id for r in report.blocked} == ARSHAI_VERDICT["blocked"]
     shown = {r.id: r for r in report.requirements}
